@@ -1,0 +1,34 @@
+import django_filters
+
+from chargepoints.models import ChargePoint, Connector, StatusNotification
+
+
+class ChargePointFilter(django_filters.FilterSet):
+    class Meta:
+        model = ChargePoint
+        fields = {
+            "id": ["exact", "icontains"],
+            "registration_status": ["exact"],
+            "is_connected": ["exact"],
+            "ocpp_version": ["exact"],
+            "vendor": ["exact", "icontains"],
+            "model": ["exact", "icontains"],
+            "status": ["exact"],
+        }
+
+
+class ConnectorFilter(django_filters.FilterSet):
+    charge_point = django_filters.CharFilter(field_name="evse__charge_point_id")
+    evse_id = django_filters.NumberFilter(field_name="evse__evse_id")
+
+    class Meta:
+        model = Connector
+        fields = ["charge_point", "evse_id", "connector_id", "status", "error_code"]
+
+
+class StatusNotificationFilter(django_filters.FilterSet):
+    timestamp = django_filters.IsoDateTimeFromToRangeFilter()
+
+    class Meta:
+        model = StatusNotification
+        fields = ["charge_point", "evse_id", "connector_id", "status", "error_code", "timestamp"]

@@ -1,0 +1,41 @@
+from rest_framework import viewsets
+
+from chargepoints.api.filters import ChargePointFilter, ConnectorFilter, StatusNotificationFilter
+from chargepoints.api.serializers import (
+    ChargePointSerializer,
+    ConnectorSerializer,
+    StatusNotificationSerializer,
+)
+from chargepoints.models import ChargePoint, Connector, StatusNotification
+from core.api.views import ProtectedDestroyMixin
+
+
+class ChargePointViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+    """Chargers: created by an operator ahead of time, or when an unknown
+    charger connects (see OV2XMP_UNKNOWN_CHARGERS)."""
+
+    queryset = ChargePoint.objects.prefetch_related("evses__connectors")
+    serializer_class = ChargePointSerializer
+    filterset_class = ChargePointFilter
+    ordering_fields = ["id", "last_seen_at", "created_at", "vendor", "model"]
+    lookup_value_regex = r"[A-Za-z0-9*\-_=:+|@.]{1,48}"
+    protected_detail = "The charger has transactions; they keep it for billing and audit."
+
+
+class ConnectorViewSet(viewsets.ReadOnlyModelViewSet):
+    """Connectors with their live status (an OCPP 1.6 connector N is EVSE N,
+    connector 1)."""
+
+    queryset = Connector.objects.select_related("evse")
+    serializer_class = ConnectorSerializer
+    filterset_class = ConnectorFilter
+    ordering_fields = ["evse__charge_point_id", "evse__evse_id", "connector_id", "status_at"]
+
+
+class StatusNotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every status reported, newest first."""
+
+    queryset = StatusNotification.objects.all()
+    serializer_class = StatusNotificationSerializer
+    filterset_class = StatusNotificationFilter
+    ordering_fields = ["timestamp", "received_at"]

@@ -1,0 +1,144 @@
+from django.core.validators import RegexValidator
+from django.db import models
+
+# OCPP 2.0.1 limits a charging station's identity to 48 characters of this set
+# (identifierString); 1.6 ids that fit it are accepted the same way.
+CHARGE_POINT_ID_PATTERN = r"^[A-Za-z0-9*\-_=:+|@.]{1,48}$"
+charge_point_id_validator = RegexValidator(
+    CHARGE_POINT_ID_PATTERN,
+    "Use 1 to 48 characters of A-Z a-z 0-9 * - _ = : + | @ .",
+)
+
+
+class OcppVersion(models.TextChoices):
+    V16 = "1.6", "OCPP 1.6J"
+    V201 = "2.0.1", "OCPP 2.0.1"
+
+
+class RegistrationStatus(models.TextChoices):
+    ACCEPTED = "Accepted"
+    PENDING = "Pending"
+    REJECTED = "Rejected"
+
+
+class ChargePoint(models.Model):
+    """A charging station, identified by the id in its websocket URL."""
+
+    id = models.CharField(primary_key=True, max_length=48, validators=[charge_point_id_validator])
+    registration_status = models.CharField(
+        max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
+    )
+    description = models.CharField(max_length=255, blank=True)
+
+    # What the charger says about itself in BootNotification.
+    ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices, blank=True)
+    vendor = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    serial_number = models.CharField(max_length=50, blank=True)
+    charge_box_serial_number = models.CharField(max_length=50, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    iccid = models.CharField(max_length=20, blank=True)
+    imsi = models.CharField(max_length=20, blank=True)
+    meter_type = models.CharField(max_length=50, blank=True)
+    meter_serial_number = models.CharField(max_length=50, blank=True)
+    boot_reason = models.CharField(max_length=32, blank=True)
+    last_boot_at = models.DateTimeField(null=True, blank=True)
+
+    # The websocket connection.
+    is_connected = models.BooleanField(default=False)
+    connection_id = models.CharField(
+        max_length=32, blank=True, help_text="Identifies the live connection; empty when offline."
+    )
+    remote_address = models.CharField(max_length=64, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    # Status of the charger as a whole (OCPP 1.6 connector 0).
+    status = models.CharField(max_length=32, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    status_info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    firmware_status = models.CharField(max_length=50, blank=True)
+    firmware_status_at = models.DateTimeField(null=True, blank=True)
+    diagnostics_status = models.CharField(max_length=50, blank=True)
+    diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Evse(models.Model):
+    """An EVSE of a charger. An OCPP 1.6 connector N is EVSE N with connector 1,
+    as OCPP 2.0.1 maps it, so that 1.6 and 2.0.1 chargers share one shape."""
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="evses")
+    evse_id = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["charge_point_id", "evse_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["charge_point", "evse_id"], name="evse_unique_per_cp")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}/{self.evse_id}"
+
+
+class Connector(models.Model):
+    evse = models.ForeignKey(Evse, on_delete=models.CASCADE, related_name="connectors")
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=32, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    status_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the charger says the status began."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["evse__charge_point_id", "evse__evse_id", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evse", "connector_id"], name="connector_unique_per_evse"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evse}/{self.connector_id}"
+
+
+class StatusNotification(models.Model):
+    """Every status a charger reported, in the order it happened."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="status_notifications"
+    )
+    evse_id = models.PositiveIntegerField(help_text="0 for the charger as a whole.")
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=32)
+    error_code = models.CharField(max_length=50, blank=True)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    timestamp = models.DateTimeField(help_text="When the charger says the status began.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["charge_point", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}/{self.evse_id}/{self.connector_id}: {self.status}"

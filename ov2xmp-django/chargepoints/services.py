@@ -1,0 +1,185 @@
+"""Writes on charge points, their EVSEs and connectors. Version-neutral: the
+OCPP handlers of every version translate their payloads into these calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from chargepoints.models import (
+    ChargePoint,
+    Connector,
+    Evse,
+    RegistrationStatus,
+    StatusNotification,
+)
+
+
+@dataclass(frozen=True)
+class BootInfo:
+    """What a charger tells about itself at boot, in either OCPP version."""
+
+    vendor: str
+    model: str
+    serial_number: str = ""
+    charge_box_serial_number: str = ""
+    firmware_version: str = ""
+    iccid: str = ""
+    imsi: str = ""
+    meter_type: str = ""
+    meter_serial_number: str = ""
+    reason: str = ""
+
+
+def chargepoint_connect(
+    *,
+    charge_point_id: str,
+    ocpp_version: str,
+    connection_id: str,
+    remote_address: str,
+    registration_status_if_new: str,
+    at: datetime,
+) -> ChargePoint:
+    """Record that a charger holds a websocket connection now (creating an
+    unknown charger with the given registration status)."""
+    charge_point, _ = ChargePoint.objects.get_or_create(
+        id=charge_point_id, defaults={"registration_status": registration_status_if_new}
+    )
+    charge_point.ocpp_version = ocpp_version
+    charge_point.is_connected = True
+    charge_point.connection_id = connection_id
+    charge_point.remote_address = remote_address
+    charge_point.connected_at = at
+    charge_point.last_seen_at = at
+    charge_point.save(
+        update_fields=[
+            "ocpp_version",
+            "is_connected",
+            "connection_id",
+            "remote_address",
+            "connected_at",
+            "last_seen_at",
+            "updated_at",
+        ]
+    )
+    return charge_point
+
+
+def chargepoint_disconnect(*, charge_point_id: str, connection_id: str, at: datetime) -> bool:
+    """Record that a connection ended. Only the connection that is current may
+    mark the charger offline: a replaced connection that closes late must not
+    hide the one that replaced it (here or in another CSMS process)."""
+    updated = ChargePoint.objects.filter(id=charge_point_id, connection_id=connection_id).update(
+        is_connected=False, connection_id="", disconnected_at=at, updated_at=at
+    )
+    return updated == 1
+
+
+def chargepoint_record_boot(*, charge_point_id: str, boot: BootInfo, at: datetime) -> ChargePoint:
+    """Store the boot data and return the charger (its registration status
+    decides the answer)."""
+    ChargePoint.objects.filter(id=charge_point_id).update(
+        vendor=boot.vendor,
+        model=boot.model,
+        serial_number=boot.serial_number,
+        charge_box_serial_number=boot.charge_box_serial_number,
+        firmware_version=boot.firmware_version,
+        iccid=boot.iccid,
+        imsi=boot.imsi,
+        meter_type=boot.meter_type,
+        meter_serial_number=boot.meter_serial_number,
+        boot_reason=boot.reason,
+        last_boot_at=at,
+        last_seen_at=at,
+        updated_at=at,
+    )
+    return ChargePoint.objects.get(id=charge_point_id)
+
+
+def chargepoint_record_heartbeat(*, charge_point_id: str, at: datetime) -> None:
+    ChargePoint.objects.filter(id=charge_point_id).update(
+        last_heartbeat_at=at, last_seen_at=at, updated_at=at
+    )
+
+
+def chargepoint_touch(*, charge_point_id: str, at: datetime) -> None:
+    ChargePoint.objects.filter(id=charge_point_id).update(last_seen_at=at, updated_at=at)
+
+
+def chargepoint_record_firmware_status(*, charge_point_id: str, status: str, at: datetime) -> None:
+    ChargePoint.objects.filter(id=charge_point_id).update(
+        firmware_status=status, firmware_status_at=at, updated_at=at
+    )
+
+
+def chargepoint_record_diagnostics_status(
+    *, charge_point_id: str, status: str, at: datetime
+) -> None:
+    ChargePoint.objects.filter(id=charge_point_id).update(
+        diagnostics_status=status, diagnostics_status_at=at, updated_at=at
+    )
+
+
+def chargepoint_set_registration_status(*, charge_point: ChargePoint, status: str) -> ChargePoint:
+    if status not in RegistrationStatus.values:
+        raise ValueError(f"unknown registration status {status!r}")
+    charge_point.registration_status = status
+    charge_point.save(update_fields=["registration_status", "updated_at"])
+    return charge_point
+
+
+@transaction.atomic
+def connector_record_status(
+    *,
+    charge_point_id: str,
+    evse_id: int,
+    connector_id: int | None,
+    status: str,
+    timestamp: datetime,
+    error_code: str = "",
+    info: str = "",
+    vendor_id: str = "",
+    vendor_error_code: str = "",
+) -> StatusNotification:
+    """Keep a reported status in the history, and as the current status of the
+    charger (``evse_id`` 0) or connector, unless a newer one is already known:
+    chargers resend queued notifications after a reconnect, out of order."""
+    notification = StatusNotification.objects.create(
+        charge_point_id=charge_point_id,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+        info=info,
+        vendor_id=vendor_id,
+        vendor_error_code=vendor_error_code,
+        timestamp=timestamp,
+    )
+    current = {
+        "status": status,
+        "error_code": error_code,
+        "vendor_id": vendor_id,
+        "vendor_error_code": vendor_error_code,
+        "status_at": timestamp,
+    }
+    if evse_id == 0:
+        charge_point = ChargePoint.objects.select_for_update().get(id=charge_point_id)
+        if charge_point.status_at is None or charge_point.status_at <= timestamp:
+            for field, value in current.items():
+                setattr(charge_point, field, value)
+            charge_point.status_info = info
+            charge_point.save(update_fields=[*current, "status_info", "updated_at"])
+        return notification
+
+    evse, _ = Evse.objects.get_or_create(charge_point_id=charge_point_id, evse_id=evse_id)
+    connector, created = Connector.objects.select_for_update().get_or_create(
+        evse=evse, connector_id=connector_id or 1, defaults={**current, "info": info}
+    )
+    if not created and (connector.status_at is None or connector.status_at <= timestamp):
+        for field, value in current.items():
+            setattr(connector, field, value)
+        connector.info = info
+        connector.save(update_fields=[*current, "info", "updated_at"])
+    return notification

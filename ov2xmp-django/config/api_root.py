@@ -1,0 +1,38 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+LISTS = [
+    ("chargepoints", "chargepoint-list"),
+    ("connectors", "connector-list"),
+    ("status_notifications", "statusnotification-list"),
+    ("id_tokens", "idtoken-list"),
+    ("transactions", "transaction-list"),
+    ("meter_values", "metervalue-list"),
+    ("ocpp_messages", "ocppmessage-list"),
+]
+
+
+class ApiRootView(APIView):
+    """Where everything is: the lists, the token endpoints and the docs."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        def url(name: str) -> str:
+            return reverse(name, request=request)
+
+        return Response(
+            {
+                "docs": url("swagger-ui"),
+                "schema": url("schema"),
+                "token": url("token-obtain"),
+                "token_refresh": url("token-refresh"),
+                "token_verify": url("token-verify"),
+                **{key: url(name) for key, name in LISTS},
+            }
+        )

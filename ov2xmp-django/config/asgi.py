@@ -1,0 +1,15 @@
+"""ASGI entry point of the web process: REST API, Swagger, admin and static files."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up)
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+# Static files (admin, Swagger UI) are served by the app itself, so the embedded
+# mode needs no web server in front; Caddy may cache them in deployments.
+application = ProtocolTypeRouter({"http": ASGIStaticFilesHandler(django_asgi_app)})

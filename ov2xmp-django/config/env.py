@@ -1,0 +1,190 @@
+"""Typed reading of ``OV2XMP_*`` environment variables.
+
+Every setting the platform reads from the environment goes through these
+functions, so that a bad value stops the process at start with a message that
+names the variable, instead of surfacing later as a confusing failure.
+A variable ``OV2XMP_X`` may also be given as ``OV2XMP_X_FILE``: the path of a
+file whose content (without the trailing newline) is the value, for secrets
+mounted by Docker or systemd.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+PREFIX = "OV2XMP_"
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class ConfigurationError(Exception):
+    """A setting in the environment is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Env:
+    """Reads settings from one mapping (``os.environ`` by default)."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def raw(self, name: str) -> str | None:
+        key = PREFIX + name
+        file_key = key + "_FILE"
+        value = self.environ.get(key)
+        file_path = self.environ.get(file_key)
+        if value not in (None, "") and file_path:
+            raise ConfigurationError(f"{key} and {file_key} are both set: set only one")
+        if file_path:
+            try:
+                return Path(file_path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigurationError(f"{file_key}={file_path}: cannot read: {exc}") from exc
+        if value == "":
+            return None
+        return value
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def text_or(self, name: str, default: str) -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def integer(
+        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ConfigurationError(f"{PREFIX}{name}={value!r}: expected a whole number") from None
+        if minimum is not None and number < minimum:
+            raise ConfigurationError(f"{PREFIX}{name}={number}: must be at least {minimum}")
+        if maximum is not None and number > maximum:
+            raise ConfigurationError(f"{PREFIX}{name}={number}: must be at most {maximum}")
+        return number
+
+    def number(self, name: str, default: float, *, minimum: float | None = None) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ConfigurationError(f"{PREFIX}{name}={value!r}: expected a number") from None
+        if minimum is not None and number < minimum:
+            raise ConfigurationError(f"{PREFIX}{name}={number}: must be at least {minimum}")
+        return number
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ConfigurationError(
+            f"{PREFIX}{name}={value!r}: expected one of "
+            f"{', '.join(sorted(TRUE_WORDS | FALSE_WORDS))}"
+        )
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        value = self.raw(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word not in choices:
+            raise ConfigurationError(
+                f"{PREFIX}{name}={value!r}: expected one of {', '.join(choices)}"
+            )
+        return word
+
+    def csv(self, name: str, default: Sequence[str]) -> list[str]:
+        value = self.raw(name)
+        if value is None:
+            return list(default)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self.raw(name)
+        return (Path(value).expanduser() if value else default).resolve()
+
+
+def database_from_url(url: str, *, variable: str = PREFIX + "DATABASE_URL") -> dict[str, object]:
+    """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into
+    a Django ``DATABASES`` entry."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        # As elsewhere: sqlite:///relative/path.db and sqlite:////absolute/path.db
+        path = unquote(url.split("://", 1)[1])
+        path = path.removeprefix("/")
+        if not path or path == "/":
+            raise ConfigurationError(f"{variable}={url!r}: a SQLite URL needs a file path")
+        return sqlite_database(Path(path))
+    if scheme in {"postgres", "postgresql", "pgsql"}:
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ConfigurationError(f"{variable}: the PostgreSQL URL names no database")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigurationError(f"{variable}: the port is not a number") from None
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": unquote(parts.hostname or ""),
+            "PORT": str(port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": dict(parse_qsl(parts.query)),
+        }
+    raise ConfigurationError(
+        f"{variable}: unsupported scheme {scheme!r}; use postgres://… or sqlite:///…"
+    )
+
+
+def sqlite_database(path: Path) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # WAL lets readers (the API) run while the CSMS writes; IMMEDIATE
+            # avoids "database is locked" upgrades from read to write locks.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """The platform's own settings (``settings.OV2XMP``), typed; tests change
+    them with ``dataclasses.replace``."""
+
+    bind: str
+    api_port: int
+    ocpp_port: int
+    unknown_chargers: str
+    heartbeat_interval: int
+    boot_retry_interval: int
+    ocpp_ping_interval: float
+    ocpp_ping_timeout: float
+    ocpp_max_message_bytes: int
+    ocpp_response_timeout: float
+    message_log_flush_seconds: float
+    admin_username: str | None
+    admin_password: str | None

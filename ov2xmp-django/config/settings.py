@@ -1,0 +1,220 @@
+"""Django settings for O-V2X-MP, read from ``OV2XMP_*`` environment variables.
+
+Every variable is documented in ``docs/configuration.md`` and ``.env.example``.
+The defaults give the embedded mode: SQLite in ``OV2XMP_DATA_DIR``, an
+in-memory channel layer and Celery tasks run in-process.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from config.env import (
+    ConfigurationError,
+    Env,
+    PlatformSettings,
+    database_from_url,
+    sqlite_database,
+)
+
+env = Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = env.path("DATA_DIR", Path.cwd() / "ov2xmp-data")
+try:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ConfigurationError(f"OV2XMP_DATA_DIR={DATA_DIR}: cannot create: {exc}") from exc
+
+
+def _secret_key() -> str:
+    configured = env.text("SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise ConfigurationError("OV2XMP_SECRET_KEY: use at least 32 characters")
+        return configured
+    # No key configured: keep a generated one beside the data, so sessions and
+    # tokens survive restarts and two data directories never share a key.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.flag("DEBUG", False)
+ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "accounts",
+    "chargepoints",
+    "idtokens",
+    "transactions",
+    "ocpp_messages",
+    "csms",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = env.text("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(_database_url)
+    if _database_url
+    else sqlite_database(DATA_DIR / "db.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", DATA_DIR / "static")
+
+# --- Channels and Celery: in-process by default, Redis when configured ----------
+REDIS_URL = env.text("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "ov2xmp"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+# Without a broker the tasks run in the calling process (embedded mode).
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = "UTC"
+
+# --- REST API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Reads need a login; writes need the model's add/change/delete permission.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.integer("JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.integer("JWT_REFRESH_DAYS", 1, minimum=1)),
+    "UPDATE_LAST_LOGIN": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "O-V2X-MP API",
+    "DESCRIPTION": (
+        "REST API of the Open V2X Management Platform, a Charging Station Management "
+        "System for OCPP 1.6J and 2.0.1 chargers. Obtain a token at /api/token/ and "
+        "send it as `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- OCPP server -------------------------------------------------------------------
+OV2XMP = PlatformSettings(
+    bind=env.text_or("BIND", "127.0.0.1"),
+    api_port=env.integer("API_PORT", 8000, minimum=0, maximum=65535),
+    ocpp_port=env.integer("OCPP_PORT", 9000, minimum=0, maximum=65535),
+    # What to do with a charger id the platform does not know.
+    unknown_chargers=env.choice("UNKNOWN_CHARGERS", "accept", ["accept", "pending", "reject"]),
+    heartbeat_interval=env.integer("HEARTBEAT_INTERVAL", 300, minimum=1),
+    boot_retry_interval=env.integer("BOOT_RETRY_INTERVAL", 60, minimum=1),
+    ocpp_ping_interval=env.number("OCPP_PING_INTERVAL", 30.0, minimum=0.1),
+    ocpp_ping_timeout=env.number("OCPP_PING_TIMEOUT", 30.0, minimum=0.1),
+    ocpp_max_message_bytes=env.integer("OCPP_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
+    ocpp_response_timeout=env.number("OCPP_RESPONSE_TIMEOUT", 30.0, minimum=0.1),
+    message_log_flush_seconds=env.number("MESSAGE_LOG_FLUSH_SECONDS", 0.2, minimum=0.01),
+    admin_username=env.text("ADMIN_USERNAME"),
+    admin_password=env.text("ADMIN_PASSWORD"),
+)
+
+# --- Logging ------------------------------------------------------------------------
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # The ocpp library logs every frame at INFO; the message log keeps them.
+        "ocpp": {"level": "WARNING"},
+        "websockets": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from config.api_root import ApiRootView
+
+api_urlpatterns: list[URLPattern | URLResolver] = [
+    path("", ApiRootView.as_view(), name="api-root"),
+    path("token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("token/verify/", TokenVerifyView.as_view(), name="token-verify"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("chargepoints.api.urls")),
+    path("", include("idtokens.api.urls")),
+    path("", include("transactions.api.urls")),
+    path("", include("ocpp_messages.api.urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/api/", permanent=False)),
+    path("api/", include(api_urlpatterns)),
+    path("admin/", admin.site.urls),
+]

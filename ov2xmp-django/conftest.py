@@ -1,0 +1,45 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from csms.server import CsmsServer
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.create_superuser(username="operator", password="operator-pass-123")
+
+
+@pytest.fixture
+def api(admin_user) -> APIClient:
+    """An API client logged in (with a JWT) as a superuser."""
+    client = APIClient()
+    response = client.post(
+        "/api/token/", {"username": "operator", "password": "operator-pass-123"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    return client
+
+
+@pytest.fixture
+async def csms(transactional_db, settings):
+    """A real CSMS websocket server on a free loopback port."""
+    settings.OV2XMP = dataclasses.replace(settings.OV2XMP, message_log_flush_seconds=0.05)
+    server = CsmsServer(host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+        # The ORM thread keeps its own connection; close it so the test
+        # database can be flushed and dropped.
+        await sync_to_async(connections.close_all)()

@@ -1,0 +1,212 @@
+"""What every version-specific ChargePoint class shares: frame logging, the
+registration gate, and a defined CallError for every frame that cannot be
+served (the ``ocpp`` library silently drops unparseable frames)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from asgiref.sync import SyncToAsync
+from channels.db import database_sync_to_async
+from django.conf import settings
+from ocpp.exceptions import OCPPError, SecurityError
+from ocpp.messages import CallError, MessageType, unpack
+
+from chargepoints.models import RegistrationStatus
+from chargepoints.services import chargepoint_touch
+from core.time import parse_timestamp, utc_now
+from csms.message_log import MessageLog
+from ocpp_messages.models import Direction
+
+logger = logging.getLogger(__name__)
+
+# A charger whose registration is not Accepted may send only these.
+ALLOWED_BEFORE_ACCEPTANCE = frozenset({"BootNotification"})
+# last_seen_at is written at most this often for ordinary traffic.
+LAST_SEEN_WRITE_SECONDS = 30.0
+MAX_OPEN_CALLS = 64
+
+
+def db(function: Callable[..., Any]) -> SyncToAsync[..., Any]:
+    """Run a sync service from a handler: in the ORM thread, with stale
+    database connections closed first (as Django does per request)."""
+    return database_sync_to_async(function)
+
+
+class WebSocketLike(Protocol):
+    async def recv(self) -> str | bytes: ...
+    async def send(self, message: str) -> None: ...
+
+
+class LoggedConnection:
+    """The connection the ``ocpp`` library reads and writes, logging every frame
+    and pairing each answer with the action of the request it answers."""
+
+    def __init__(
+        self,
+        websocket: WebSocketLike,
+        *,
+        charge_point_id: str,
+        ocpp_version: str,
+        message_log: MessageLog,
+    ) -> None:
+        self._websocket = websocket
+        self._charge_point_id = charge_point_id
+        self._ocpp_version = ocpp_version
+        self._log = message_log
+        self._calls_received: dict[str, str] = {}
+        self._calls_sent: dict[str, str] = {}
+
+    async def recv(self) -> str:
+        frame = await self._websocket.recv()
+        if isinstance(frame, bytes):
+            # OCPP-J uses text frames; decode a binary one rather than drop it.
+            frame = frame.decode("utf-8", errors="replace")
+        self._record(
+            Direction.RECEIVED, frame, opened=self._calls_received, answered=self._calls_sent
+        )
+        return frame
+
+    async def send(self, frame: str) -> None:
+        await self._websocket.send(frame)
+        self._record(Direction.SENT, frame, opened=self._calls_sent, answered=self._calls_received)
+
+    def _record(
+        self, direction: Direction, frame: str, *, opened: dict[str, str], answered: dict[str, str]
+    ) -> None:
+        kind, unique_id, action = self._log.record(
+            charge_point_id=self._charge_point_id,
+            direction=direction,
+            frame=frame,
+            ocpp_version=self._ocpp_version,
+            action_for=answered,
+        )
+        if kind == MessageType.Call:
+            if len(opened) >= MAX_OPEN_CALLS:
+                opened.pop(next(iter(opened)))
+            opened[unique_id] = action
+
+
+class CsmsChargePoint:
+    """Mixed into each version's ChargePoint class (before the library's)."""
+
+    ocpp_version: ClassVar[str]
+    # The library raises 2.0.1 spellings of some error codes; a version maps them.
+    error_code_aliases: ClassVar[dict[str, str]] = {}
+
+    id: str
+    _send: Callable[[str], Any]
+    _handle_call: Callable[[Any], Any]
+    _response_queue: Any
+
+    def __init__(self, charge_point_id: str, connection: Any, *, registration_status: str) -> None:
+        super().__init__(  # type: ignore[call-arg]
+            charge_point_id,
+            connection,
+            response_timeout=settings.OV2XMP.ocpp_response_timeout,
+        )
+        self.registration_status = registration_status
+        self._last_seen_written = time.monotonic()
+
+    @property
+    def accepted(self) -> bool:
+        return self.registration_status == RegistrationStatus.ACCEPTED
+
+    async def route_message(self, raw_msg: str) -> None:
+        try:
+            message = unpack(raw_msg)
+        except OCPPError as error:
+            await self._answer_unparseable(raw_msg, error)
+            return
+
+        if message.message_type_id != MessageType.Call:
+            self._response_queue.put_nowait(message)
+            return
+
+        if not self.accepted and message.action not in ALLOWED_BEFORE_ACCEPTANCE:
+            logger.warning(
+                "%s: %s refused: registration is %s",
+                self.id,
+                message.action,
+                self.registration_status,
+            )
+            refusal = SecurityError(
+                description=f"Registration is {self.registration_status}: send BootNotification "
+                "and wait to be accepted"
+            )
+            await self._send(self._call_error(message.unique_id, refusal))
+            return
+        try:
+            await self._handle_call(message)
+        except OCPPError as error:
+            logger.warning(
+                "%s: %s %s answered %s: %s",
+                self.id,
+                message.action,
+                message.unique_id,
+                error.code,
+                error.description,
+            )
+            await self._send(self._call_error(message.unique_id, error))
+        except Exception:
+            logger.exception("%s: %s %s failed", self.id, message.action, message.unique_id)
+            await self._send(
+                CallError(
+                    message.unique_id, "InternalError", "An unexpected error occurred.", {}
+                ).to_json()
+            )
+        else:
+            await self._touch()
+
+    async def _answer_unparseable(self, raw_msg: str, error: OCPPError) -> None:
+        """Answer a frame that is not valid OCPP-J with a CallError; if its id
+        cannot be read, with the id ``-1`` (as OCPP-J 2.0.1 prescribes). Broken
+        answers to our own calls get no answer, only a log line."""
+        try:
+            decoded = json.loads(raw_msg)
+        except ValueError:
+            decoded = None
+        is_list = isinstance(decoded, list)
+        if is_list and decoded and decoded[0] in (MessageType.CallResult, MessageType.CallError):
+            logger.warning(
+                "%s: malformed answer ignored: %s (%r)", self.id, error.description, raw_msg[:200]
+            )
+            return
+        unique_id = "-1"
+        if is_list and len(decoded) > 1 and isinstance(decoded[1], str):
+            unique_id = decoded[1]
+        logger.warning("%s: malformed frame answered %s: %r", self.id, error.code, raw_msg[:200])
+        await self._send(self._call_error(unique_id, error))
+
+    def _call_error(self, unique_id: str, error: OCPPError) -> str:
+        code = self.error_code_aliases.get(error.code, error.code)
+        details = error.details if isinstance(error.details, dict) else {}
+        details = {k: v for k, v in details.items() if k != "ocpp_message"}
+        return json.dumps(
+            [MessageType.CallError, unique_id, code, error.description or "", details], default=str
+        )
+
+    async def _touch(self) -> None:
+        now = time.monotonic()
+        if now - self._last_seen_written >= LAST_SEEN_WRITE_SECONDS:
+            self._last_seen_written = now
+            await db(chargepoint_touch)(charge_point_id=self.id, at=utc_now())
+
+    def mark_seen(self) -> None:
+        """A handler wrote last_seen_at itself (boot, heartbeat)."""
+        self._last_seen_written = time.monotonic()
+
+
+def timestamp_field(value: str | None, field: str, error: type[OCPPError]) -> datetime:
+    """A timestamp from a payload, or the given OCPP error naming the field."""
+    if value is None:
+        return utc_now()
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise error(description=f"{field}: {value!r} is not an RFC 3339 date-time") from None

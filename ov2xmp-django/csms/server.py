@@ -1,0 +1,222 @@
+"""The CSMS websocket server: chargers connect to ``/ws/ocpp/<charger_id>``.
+
+One ``CsmsServer`` runs in each csms process (and inside ``ov2xmp up``). It
+admits or refuses a connection before the upgrade, negotiates the OCPP
+version by subprotocol, keeps one live connection per charger id (a new one
+replaces the old), and records connects and disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import ssl
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+from django.conf import settings
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from chargepoints.models import CHARGE_POINT_ID_PATTERN, ChargePoint, RegistrationStatus
+from chargepoints.services import chargepoint_connect, chargepoint_disconnect
+from core.time import utc_now
+from csms.charge_point import CsmsChargePoint, LoggedConnection, db
+from csms.message_log import MessageLog
+from csms.v16.charge_point import ChargePoint16
+
+logger = logging.getLogger(__name__)
+
+PATH_PREFIX = "/ws/ocpp/"
+CHARGE_POINT_ID = re.compile(CHARGE_POINT_ID_PATTERN)
+
+# Subprotocol → ChargePoint class, in the server's order of preference.
+CHARGE_POINT_CLASSES: dict[str, type[CsmsChargePoint]] = {
+    "ocpp1.6": ChargePoint16,
+}
+
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_REPLACED = 4000
+REPLACE_WAIT_SECONDS = 5.0
+
+
+def charge_point_id_from_path(path: str) -> str | None:
+    """The charger id of a ``/ws/ocpp/<id>`` path, or None if it is not one."""
+    path = path.split("?", 1)[0]
+    if not path.startswith(PATH_PREFIX):
+        return None
+    candidate = unquote(path[len(PATH_PREFIX) :].rstrip("/"))
+    return candidate if CHARGE_POINT_ID.fullmatch(candidate) else None
+
+
+@dataclass
+class LiveConnection:
+    websocket: ServerConnection
+    connection_id: str
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CsmsServer:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None = None,
+        message_log: MessageLog | None = None,
+    ) -> None:
+        config = settings.OV2XMP
+        self.host = host
+        self.port = port
+        self._ssl_context = ssl_context
+        self.message_log = message_log or MessageLog(flush_seconds=config.message_log_flush_seconds)
+        self._server: Server | None = None
+        self.connections: dict[str, LiveConnection] = {}
+
+    @property
+    def bound_port(self) -> int:
+        """The listening port (useful when started on port 0)."""
+        assert self._server is not None, "server not started"
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self._ssl_context else "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.bound_port}{PATH_PREFIX}"
+
+    async def start(self) -> None:
+        config = settings.OV2XMP
+        self.message_log.start()
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            ssl=self._ssl_context,
+            subprotocols=list(CHARGE_POINT_CLASSES),  # type: ignore[arg-type]
+            process_request=self._admit,
+            ping_interval=config.ocpp_ping_interval,
+            ping_timeout=config.ocpp_ping_timeout,
+            max_size=config.ocpp_max_message_bytes,
+            server_header="O-V2X-MP",
+        )
+        policy = config.unknown_chargers
+        logger.info("CSMS listening on %s (unknown chargers: %s)", self.url, policy)
+        if policy == "accept":
+            logger.warning(
+                "unknown chargers are accepted (OV2XMP_UNKNOWN_CHARGERS=accept): "
+                "use 'pending' or 'reject' where the network is not trusted"
+            )
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+            self._server = None
+        await self.message_log.close()
+
+    async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse, before the upgrade, paths that name no charger and unknown
+        chargers when the policy says so."""
+        charge_point_id = charge_point_id_from_path(request.path)
+        if charge_point_id is None:
+            logger.warning("refused %s: not /ws/ocpp/<charger id>", request.path[:100])
+            return connection.respond(
+                HTTPStatus.NOT_FOUND,
+                "Connect to /ws/ocpp/<charger id> (1-48 characters of A-Z a-z 0-9 *-_=:+|@.)\n",
+            )
+        if settings.OV2XMP.unknown_chargers == "reject":
+            known = await ChargePoint.objects.filter(id=charge_point_id).aexists()
+            if not known:
+                logger.warning("refused unknown charger %s", charge_point_id)
+                return connection.respond(
+                    HTTPStatus.NOT_FOUND, f"Unknown charger {charge_point_id}\n"
+                )
+        return None
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        request = websocket.request
+        assert request is not None  # the handshake is done
+        charge_point_id = charge_point_id_from_path(request.path)
+        assert charge_point_id is not None  # checked in _admit
+        subprotocol = websocket.subprotocol
+        if subprotocol not in CHARGE_POINT_CLASSES:
+            # OCPP-J: complete the handshake without a subprotocol, then close.
+            reason = f"unsupported subprotocol; supported: {', '.join(CHARGE_POINT_CLASSES)}"
+            logger.warning(
+                "%s: %s (offered %s)",
+                charge_point_id,
+                reason,
+                request.headers.get("Sec-WebSocket-Protocol"),
+            )
+            await websocket.close(CLOSE_PROTOCOL_ERROR, reason)
+            return
+        charge_point_class = CHARGE_POINT_CLASSES[subprotocol]
+
+        live = LiveConnection(websocket=websocket, connection_id=uuid.uuid4().hex)
+        await self._replace_previous(charge_point_id)
+        self.connections[charge_point_id] = live
+        try:
+            await self._serve(charge_point_id, charge_point_class, live)
+        finally:
+            if self.connections.get(charge_point_id) is live:
+                del self.connections[charge_point_id]
+            try:
+                await db(chargepoint_disconnect)(
+                    charge_point_id=charge_point_id, connection_id=live.connection_id, at=utc_now()
+                )
+            finally:
+                live.finished.set()
+            logger.info("%s: disconnected (%s)", charge_point_id, websocket.close_code)
+
+    async def _serve(
+        self, charge_point_id: str, charge_point_class: type[CsmsChargePoint], live: LiveConnection
+    ) -> None:
+        websocket = live.websocket
+        policy = settings.OV2XMP.unknown_chargers
+        remote = websocket.remote_address
+        charge_point = await db(chargepoint_connect)(
+            charge_point_id=charge_point_id,
+            ocpp_version=charge_point_class.ocpp_version,
+            connection_id=live.connection_id,
+            remote_address=str(remote[0]) if remote else "",
+            registration_status_if_new=RegistrationStatus.PENDING
+            if policy == "pending"
+            else RegistrationStatus.ACCEPTED,
+            at=utc_now(),
+        )
+        logger.info(
+            "%s: connected from %s with OCPP %s (%s)",
+            charge_point_id,
+            charge_point.remote_address,
+            charge_point_class.ocpp_version,
+            charge_point.registration_status,
+        )
+        connection = LoggedConnection(
+            websocket,
+            charge_point_id=charge_point_id,
+            ocpp_version=charge_point_class.ocpp_version,
+            message_log=self.message_log,
+        )
+        ocpp_charge_point: Any = charge_point_class(
+            charge_point_id, connection, registration_status=charge_point.registration_status
+        )
+        with contextlib.suppress(ConnectionClosed):
+            await ocpp_charge_point.start()
+
+    async def _replace_previous(self, charge_point_id: str) -> None:
+        previous = self.connections.get(charge_point_id)
+        if previous is None:
+            return
+        logger.warning("%s: new connection replaces the open one", charge_point_id)
+        await previous.websocket.close(CLOSE_REPLACED, "replaced by a new connection")
+        try:
+            await asyncio.wait_for(previous.finished.wait(), REPLACE_WAIT_SECONDS)
+        except TimeoutError:
+            logger.error("%s: replaced connection did not end in time", charge_point_id)

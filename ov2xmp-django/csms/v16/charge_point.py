@@ -1,0 +1,249 @@
+"""OCPP 1.6J: thin handlers that translate payloads into domain services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from ocpp.exceptions import PropertyConstraintViolationError
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibraryChargePoint
+from ocpp.v16 import call_result
+from ocpp.v16.datatypes import IdTagInfo
+from ocpp.v16.enums import Action, DataTransferStatus
+
+from chargepoints.models import RegistrationStatus
+from chargepoints.services import (
+    BootInfo,
+    chargepoint_record_boot,
+    chargepoint_record_diagnostics_status,
+    chargepoint_record_firmware_status,
+    chargepoint_record_heartbeat,
+    connector_record_status,
+)
+from core.time import format_timestamp, utc_now
+from csms.charge_point import CsmsChargePoint, db, timestamp_field
+from idtokens.selectors import Authorization, idtoken_authorize
+from transactions.models import ENERGY_REGISTER
+from transactions.services import (
+    MeterReading,
+    SampledValue,
+    meter_values_record,
+    transaction_start,
+    transaction_stop,
+)
+
+ID_TAG_MAX_LENGTH = 20
+
+
+def id_tag_info(authorization: Authorization) -> IdTagInfo:
+    parent = authorization.parent_value
+    return IdTagInfo(
+        status=authorization.status,
+        parent_id_tag=parent if parent and len(parent) <= ID_TAG_MAX_LENGTH else None,
+        expiry_date=format_timestamp(authorization.expires_at)
+        if authorization.expires_at
+        else None,
+    )
+
+
+def evse_and_connector(connector_id: int) -> tuple[int, int | None]:
+    """1.6 connector N is EVSE N, connector 1; connector 0 is the charger."""
+    return (connector_id, 1) if connector_id > 0 else (0, None)
+
+
+def meter_readings(meter_value: list[dict[str, Any]]) -> list[MeterReading]:
+    """1.6 MeterValue objects, with the defaults the 1.6 spec gives."""
+    return [
+        MeterReading(
+            timestamp=timestamp_field(
+                reading["timestamp"], "timestamp", PropertyConstraintViolationError
+            ),
+            sampled_values=[
+                SampledValue(
+                    value=sample["value"],
+                    measurand=sample.get("measurand", ENERGY_REGISTER),
+                    phase=sample.get("phase", ""),
+                    unit=sample.get("unit", "Wh"),
+                    context=sample.get("context", "Sample.Periodic"),
+                    location=sample.get("location", "Outlet"),
+                    format=sample.get("format", "Raw"),
+                )
+                for sample in reading["sampled_value"]
+            ],
+        )
+        for reading in meter_value
+    ]
+
+
+class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
+    ocpp_version = "1.6"
+    error_code_aliases = {
+        "FormatViolation": "FormationViolation",
+        "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+    }
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(
+        self,
+        charge_point_vendor: str,
+        charge_point_model: str,
+        charge_point_serial_number: str = "",
+        charge_box_serial_number: str = "",
+        firmware_version: str = "",
+        iccid: str = "",
+        imsi: str = "",
+        meter_type: str = "",
+        meter_serial_number: str = "",
+    ) -> call_result.BootNotification:
+        now = utc_now()
+        boot = BootInfo(
+            vendor=charge_point_vendor,
+            model=charge_point_model,
+            serial_number=charge_point_serial_number,
+            charge_box_serial_number=charge_box_serial_number,
+            firmware_version=firmware_version,
+            iccid=iccid,
+            imsi=imsi,
+            meter_type=meter_type,
+            meter_serial_number=meter_serial_number,
+        )
+        charge_point = await db(chargepoint_record_boot)(charge_point_id=self.id, boot=boot, at=now)
+        self.registration_status = charge_point.registration_status
+        self.mark_seen()
+        config = settings.OV2XMP
+        interval = (
+            config.heartbeat_interval
+            if self.registration_status == RegistrationStatus.ACCEPTED
+            else config.boot_retry_interval
+        )
+        return call_result.BootNotification(
+            current_time=format_timestamp(now), interval=interval, status=self.registration_status
+        )
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        now = utc_now()
+        await db(chargepoint_record_heartbeat)(charge_point_id=self.id, at=now)
+        self.mark_seen()
+        return call_result.Heartbeat(current_time=format_timestamp(now))
+
+    @on(Action.status_notification)
+    async def on_status_notification(
+        self,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        info: str = "",
+        timestamp: str | None = None,
+        vendor_id: str = "",
+        vendor_error_code: str = "",
+    ) -> call_result.StatusNotification:
+        evse_id, connector = evse_and_connector(connector_id)
+        await db(connector_record_status)(
+            charge_point_id=self.id,
+            evse_id=evse_id,
+            connector_id=connector,
+            status=status,
+            error_code=error_code,
+            info=info,
+            vendor_id=vendor_id,
+            vendor_error_code=vendor_error_code,
+            timestamp=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        authorization = await db(idtoken_authorize)(value=id_tag, at=utc_now())
+        return call_result.Authorize(id_tag_info=id_tag_info(authorization))
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None = None,
+    ) -> call_result.StartTransaction:
+        evse_id, connector = evse_and_connector(connector_id)
+        started = await db(transaction_start)(
+            charge_point_id=self.id,
+            ocpp_version=self.ocpp_version,
+            evse_id=evse_id,
+            connector_id=connector,
+            id_token_value=id_tag,
+            started_at=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
+            meter_start_wh=Decimal(meter_start),
+            reservation_id=reservation_id,
+        )
+        return call_result.StartTransaction(
+            transaction_id=started.transaction.pk, id_tag_info=id_tag_info(started.authorization)
+        )
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(
+        self,
+        meter_stop: int,
+        timestamp: str,
+        transaction_id: int,
+        reason: str = "",
+        id_tag: str = "",
+        transaction_data: list[dict[str, Any]] | None = None,
+    ) -> call_result.StopTransaction:
+        stopped = await db(transaction_stop)(
+            charge_point_id=self.id,
+            ocpp_transaction_id=str(transaction_id),
+            stopped_at=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
+            meter_stop_wh=Decimal(meter_stop),
+            # 1.6: a reason left out means Local.
+            reason=reason or "Local",
+            id_token_value=id_tag,
+            readings=meter_readings(transaction_data or []),
+        )
+        info = id_tag_info(stopped.authorization) if stopped.authorization else None
+        return call_result.StopTransaction(id_tag_info=info)
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
+    ) -> call_result.MeterValues:
+        evse_id, connector = evse_and_connector(connector_id)
+        await db(meter_values_record)(
+            charge_point_id=self.id,
+            evse_id=evse_id,
+            connector_id=connector,
+            ocpp_transaction_id=str(transaction_id) if transaction_id is not None else None,
+            readings=meter_readings(meter_value),
+        )
+        return call_result.MeterValues()
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(
+        self, vendor_id: str, message_id: str = "", data: str | None = None
+    ) -> call_result.DataTransfer:
+        # No vendor extensions are installed; the frame is kept in the message log.
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status_notification(
+        self, status: str
+    ) -> call_result.DiagnosticsStatusNotification:
+        await db(chargepoint_record_diagnostics_status)(
+            charge_point_id=self.id, status=status, at=utc_now()
+        )
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status_notification(
+        self, status: str
+    ) -> call_result.FirmwareStatusNotification:
+        await db(chargepoint_record_firmware_status)(
+            charge_point_id=self.id, status=status, at=utc_now()
+        )
+        return call_result.FirmwareStatusNotification()

@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.db import models
+
+
+class IdTokenType(models.TextChoices):
+    CENTRAL = "Central"
+    EMAID = "eMAID"
+    ISO14443 = "ISO14443"
+    ISO15693 = "ISO15693"
+    KEY_CODE = "KeyCode"
+    LOCAL = "Local"
+    MAC_ADDRESS = "MacAddress"
+    NO_AUTHORIZATION = "NoAuthorization"
+
+
+class IdTokenStatus(models.TextChoices):
+    """The status an operator gives a token. ``ConcurrentTx`` is never stored:
+    it is derived from the token's running transactions at authorization time."""
+
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+
+
+class IdToken(models.Model):
+    """An identifier a driver presents (RFID card, app token, key code …).
+
+    An OCPP 1.6 ``idTag`` is looked up by value alone; OCPP 2.0.1 adds the type.
+    """
+
+    value = models.CharField(max_length=255)
+    type = models.CharField(
+        max_length=16, choices=IdTokenType.choices, default=IdTokenType.ISO14443
+    )
+    status = models.CharField(
+        max_length=16, choices=IdTokenStatus.choices, default=IdTokenStatus.ACCEPTED
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="Group token (OCPP parentIdTag / groupIdToken).",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="id_tokens",
+    )
+    allow_concurrent_transactions = models.BooleanField(
+        default=False,
+        help_text="When false, a second transaction while one runs is answered ConcurrentTx.",
+    )
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["value", "type"]
+        constraints = [
+            models.UniqueConstraint(fields=["value", "type"], name="idtoken_unique_value_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.type})"

@@ -1,0 +1,70 @@
+"""Reads on id tokens: the one place that decides whether a token may charge,
+for Authorize and transaction start in every OCPP version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from idtokens.models import IdToken, IdTokenStatus
+from transactions.models import Transaction, TransactionStatus
+
+CONCURRENT_TX = "ConcurrentTx"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The answer for one token: an OCPP AuthorizationStatus value (Accepted,
+    Blocked, Expired, Invalid, ConcurrentTx) with its expiry and group."""
+
+    status: str
+    id_token: IdToken | None = None
+    expires_at: datetime | None = None
+    parent_value: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == IdTokenStatus.ACCEPTED
+
+
+def idtoken_find(*, value: str, type: str | None = None) -> IdToken | None:
+    tokens = IdToken.objects.select_related("parent").filter(value=value)
+    if type is not None:
+        tokens = tokens.filter(type=type)
+    return tokens.order_by("pk").first()
+
+
+def idtoken_authorize(
+    *,
+    value: str,
+    type: str | None = None,
+    at: datetime,
+    check_concurrency: bool = True,
+    exclude_transaction_id: int | None = None,
+) -> Authorization:
+    """Decide the authorization status of a presented token at time ``at``.
+
+    ``check_concurrency`` is off for a token that ends a session;
+    ``exclude_transaction_id`` leaves the transaction being started out of the
+    concurrency check.
+    """
+    token = idtoken_find(value=value, type=type)
+    if token is None:
+        return Authorization(status=IdTokenStatus.INVALID)
+    parent_value = token.parent.value if token.parent else None
+    status = token.status
+    if status == IdTokenStatus.ACCEPTED and token.expires_at and token.expires_at <= at:
+        status = IdTokenStatus.EXPIRED
+    if (
+        check_concurrency
+        and status == IdTokenStatus.ACCEPTED
+        and not token.allow_concurrent_transactions
+    ):
+        running = Transaction.objects.filter(id_token=token, status=TransactionStatus.ACTIVE)
+        if exclude_transaction_id is not None:
+            running = running.exclude(pk=exclude_transaction_id)
+        if running.exists():
+            status = CONCURRENT_TX
+    return Authorization(
+        status=status, id_token=token, expires_at=token.expires_at, parent_value=parent_value
+    )

@@ -1,0 +1,103 @@
+"""``ov2xmp``: one command, a subcommand per service.
+
+    ov2xmp up        the whole platform in one process (embedded default)
+    ov2xmp csms      the OCPP websocket server alone (distributed mode)
+    ov2xmp web       the API, Swagger and admin (ASGI, daphne)
+    ov2xmp worker    a Celery worker          ov2xmp beat   the Celery scheduler
+    ov2xmp manage …  Django's manage.py commands (migrate, createsuperuser, …)
+
+Flags override the ``OV2XMP_*`` environment variables they name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+SERVICES = ("up", "csms", "web", "worker", "beat")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ov2xmp",
+        description="O-V2X-MP, the Open V2X Management Platform (an OCPP CSMS).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def network_flags(command: argparse.ArgumentParser, *, api: bool, ocpp: bool) -> None:
+        command.add_argument("--bind", help="address to listen on [OV2XMP_BIND, 127.0.0.1]")
+        if api:
+            command.add_argument("--api-port", type=int, help="API port [OV2XMP_API_PORT, 8000]")
+        if ocpp:
+            command.add_argument(
+                "--ocpp-port", type=int, help="OCPP websocket port [OV2XMP_OCPP_PORT, 9000]"
+            )
+        command.add_argument("--data-dir", help="where data lives [OV2XMP_DATA_DIR]")
+
+    network_flags(
+        commands.add_parser("up", help="run the whole platform in one process"),
+        api=True,
+        ocpp=True,
+    )
+    network_flags(commands.add_parser("csms", help="run the OCPP server"), api=False, ocpp=True)
+    network_flags(commands.add_parser("web", help="run the API and admin"), api=True, ocpp=False)
+    for name, text in (("worker", "run a Celery worker"), ("beat", "run the Celery scheduler")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed to Celery")
+    manage = commands.add_parser("manage", help="run a Django management command")
+    manage.add_argument("manage_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def apply_flags(arguments: argparse.Namespace) -> None:
+    """Flags win over the environment: they are written into it before the
+    settings are read."""
+    for flag, variable in (
+        ("bind", "OV2XMP_BIND"),
+        ("api_port", "OV2XMP_API_PORT"),
+        ("ocpp_port", "OV2XMP_OCPP_PORT"),
+        ("data_dir", "OV2XMP_DATA_DIR"),
+    ):
+        value = getattr(arguments, flag, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    from config.env import ConfigurationError
+
+    try:
+        django.setup()
+    except ConfigurationError as error:
+        sys.exit(f"ov2xmp: configuration error: {error}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = build_parser().parse_args(argv)
+    apply_flags(arguments)
+    if arguments.command == "up":
+        # daphne installs its Twisted reactor on import; it must come first.
+        import daphne.server  # noqa: F401
+    setup_django()
+
+    from ov2xmp import services
+
+    if arguments.command == "manage":
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["ov2xmp manage", *arguments.manage_args])
+        return
+    if arguments.command in ("worker", "beat"):
+        services.run_celery(arguments.command, arguments.celery_args)
+        return
+    runner = {"up": services.run_up, "csms": services.run_csms, "web": services.run_web}
+    runner[arguments.command]()
+
+
+if __name__ == "__main__":
+    main()

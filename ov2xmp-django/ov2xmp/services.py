@@ -1,0 +1,158 @@
+"""The long-running services behind ``ov2xmp`` subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+
+logger = logging.getLogger("ov2xmp")
+
+
+def prepare_database() -> None:
+    """Bring the schema up to date and make sure an administrator exists."""
+    from accounts.services import user_ensure_admin
+
+    call_command("migrate", interactive=False, verbosity=0)
+    config = settings.OV2XMP
+    try:
+        admin = user_ensure_admin(username=config.admin_username, password=config.admin_password)
+    except ValueError as error:
+        sys.exit(f"ov2xmp: configuration error: {error}")
+    if admin is None:
+        return
+    if admin.generated_password:
+        print(
+            f"\nCreated administrator '{admin.username}' with password: "
+            f"{admin.generated_password}\n(shown only now; set OV2XMP_ADMIN_USERNAME and "
+            "OV2XMP_ADMIN_PASSWORD to choose them)\n",
+            flush=True,
+        )
+    else:
+        verb = "Created" if admin.created else "Updated"
+        print(f"{verb} administrator '{admin.username}' from OV2XMP_ADMIN_*", flush=True)
+
+
+def url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def banner(*, api: str | None, ocpp: str | None) -> str:
+    lines = ["", "O-V2X-MP is running", f"  data:     {settings.DATA_DIR}"]
+    if ocpp:
+        lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J)")
+    if api:
+        lines += [
+            f"  API:      {api}/api/",
+            f"  Swagger:  {api}/api/docs/",
+            f"  admin:    {api}/admin/",
+            f"  log in:   POST {api}/api/token/ with the administrator's username and "
+            "password, then send 'Authorization: Bearer <access>'",
+        ]
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines)
+
+
+def run_up() -> None:
+    """Everything in one process: daphne serves the API while the CSMS runs on
+    the same asyncio loop (daphne's Twisted reactor runs on asyncio), so that
+    the in-memory channel layer joins them."""
+    from daphne.server import Server
+    from twisted.internet import defer, reactor
+
+    from config.asgi import application
+    from csms.server import CsmsServer
+
+    prepare_database()
+    config = settings.OV2XMP
+    bind, api_port = config.bind, config.api_port
+    csms = CsmsServer(host=bind, port=config.ocpp_port)
+    failed: list[str] = []
+
+    async def start_csms() -> None:
+        try:
+            await csms.start()
+        except OSError as error:
+            failed.append(f"cannot listen for OCPP on {bind}:{config.ocpp_port}: {error}")
+            reactor.stop()  # type: ignore[attr-defined,misc]
+            return
+        await asyncio.sleep(0.1)  # let daphne report a listen failure first
+        if reactor.running and server.listening_addresses:  # type: ignore[attr-defined]
+            api_url = f"http://{url_host(bind)}:{server.listening_addresses[0][1]}"
+            print(banner(api=api_url, ocpp=csms.url), flush=True)
+
+    def stop_csms() -> defer.Deferred[None]:
+        return defer.Deferred.fromFuture(asyncio.ensure_future(csms.stop()))
+
+    server = Server(
+        application=application,
+        endpoints=[f"tcp:port={api_port}:interface={bind.replace(':', chr(92) + ':')}"],
+        signal_handlers=True,
+        ready_callable=lambda: asyncio.ensure_future(start_csms()),
+        verbosity=0,
+    )
+    reactor.addSystemEventTrigger("before", "shutdown", stop_csms)  # type: ignore[attr-defined,arg-type]
+    server.run()
+    if failed or not server.listening_addresses:
+        sys.exit(
+            "ov2xmp: " + ("; ".join(failed) or f"cannot listen for the API on {bind}:{api_port}")
+        )
+
+
+def run_csms() -> None:
+    """The OCPP server alone (one of possibly several csms processes)."""
+    from csms.server import CsmsServer
+
+    config = settings.OV2XMP
+
+    async def serve() -> None:
+        server = CsmsServer(host=config.bind, port=config.ocpp_port)
+        await server.start()
+        print(banner(api=None, ocpp=server.url), flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        logger.info("stopping: closing charger connections")
+        await server.stop()
+
+    try:
+        asyncio.run(serve())
+    except OSError as error:
+        sys.exit(f"ov2xmp: cannot listen for OCPP on {config.bind}:{config.ocpp_port}: {error}")
+
+
+def run_web() -> None:
+    """The ASGI app under daphne, as in deployments (schema migrations are a
+    separate step there: ``ov2xmp manage migrate``)."""
+    from daphne.cli import CommandLineInterface
+
+    config = settings.OV2XMP
+    CommandLineInterface().run(
+        [
+            "--bind",
+            config.bind,
+            "--port",
+            str(config.api_port),
+            "--proxy-headers",
+            "config.asgi:application",
+        ]
+    )
+
+
+def run_celery(command: str, extra: list[str]) -> None:
+    from config.celery import app
+
+    if not settings.REDIS_URL:
+        sys.exit(
+            f"ov2xmp {command}: set OV2XMP_REDIS_URL; without a broker, tasks run inside "
+            "'ov2xmp up' and no worker is needed"
+        )
+    app.start([command, "--loglevel", settings.LOG_LEVEL, *extra])

@@ -1,0 +1,60 @@
+from rest_framework import serializers
+
+from transactions.models import MeterValue, Transaction
+
+
+class MeterValueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MeterValue
+        fields = [
+            "id",
+            "charge_point",
+            "transaction",
+            "evse_id",
+            "connector_id",
+            "timestamp",
+            "measurand",
+            "phase",
+            "unit",
+            "context",
+            "location",
+            "format",
+            "value",
+            "numeric_value",
+            "received_at",
+        ]
+        read_only_fields = fields
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    energy_wh = serializers.DecimalField(
+        max_digits=20, decimal_places=3, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "charge_point",
+            "ocpp_transaction_id",
+            "ocpp_version",
+            "evse_id",
+            "connector_id",
+            "status",
+            "id_token",
+            "id_token_value",
+            "authorization_status",
+            "stop_id_token_value",
+            "reservation_id",
+            "started_at",
+            "stopped_at",
+            "stop_reason",
+            "meter_start_wh",
+            "meter_stop_wh",
+            "meter_last_wh",
+            "meter_last_at",
+            "energy_wh",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

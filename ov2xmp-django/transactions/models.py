@@ -1,0 +1,124 @@
+from django.db import models
+from django.db.models import Q
+
+from chargepoints.models import ChargePoint, OcppVersion
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+
+
+class TransactionStatus(models.TextChoices):
+    ACTIVE = "Active"
+    ENDED = "Ended"
+
+
+class Transaction(models.Model):
+    """A charging session, whichever OCPP version reported it."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.PROTECT, related_name="transactions"
+    )
+    ocpp_transaction_id = models.CharField(
+        max_length=36,
+        blank=True,
+        help_text="The id OCPP uses: assigned by the CSMS in 1.6, by the charger in 2.0.1.",
+    )
+    ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices)
+    evse_id = models.PositiveIntegerField()
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=TransactionStatus.choices, default=TransactionStatus.ACTIVE
+    )
+
+    id_token = models.ForeignKey(
+        "idtokens.IdToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+    )
+    id_token_value = models.CharField(
+        max_length=255, blank=True, help_text="As presented, kept even for unknown tokens."
+    )
+    authorization_status = models.CharField(
+        max_length=16, blank=True, help_text="What the CSMS answered when the session started."
+    )
+    stop_id_token_value = models.CharField(max_length=255, blank=True)
+    reservation_id = models.IntegerField(null=True, blank=True)
+
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=32, blank=True)
+    meter_start_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    meter_stop_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    meter_last_wh = models.DecimalField(
+        max_digits=20,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Latest energy register reading, while the session runs and after.",
+    )
+    meter_last_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "ocpp_transaction_id"],
+                condition=~Q(ocpp_transaction_id=""),
+                name="transaction_unique_ocpp_id_per_cp",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["charge_point", "-started_at"]),
+            models.Index(fields=["id_token_value", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} #{self.ocpp_transaction_id or self.pk}"
+
+    @property
+    def energy_wh(self):
+        """Energy delivered so far (or in all, once ended), in Wh."""
+        end = self.meter_stop_wh if self.meter_stop_wh is not None else self.meter_last_wh
+        if end is None or self.meter_start_wh is None:
+            return None
+        return end - self.meter_start_wh
+
+
+class MeterValue(models.Model):
+    """One sampled value of a meter reading (OCPP SampledValue), with the
+    defaults the spec gives filled in, so that queries need not know them."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="meter_values"
+    )
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+    )
+    evse_id = models.PositiveIntegerField()
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    measurand = models.CharField(max_length=64, default=ENERGY_REGISTER)
+    phase = models.CharField(max_length=8, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    context = models.CharField(max_length=32, blank=True)
+    location = models.CharField(max_length=16, blank=True)
+    format = models.CharField(max_length=16, blank=True)
+    value = models.TextField(help_text="As reported (signed data is kept whole).")
+    numeric_value = models.DecimalField(
+        max_digits=24, decimal_places=6, null=True, blank=True, help_text="Null for signed data."
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["transaction", "timestamp"]),
+            models.Index(fields=["charge_point", "timestamp"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measurand}={self.value}{self.unit}"
