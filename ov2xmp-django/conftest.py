@@ -31,15 +31,29 @@ def api(admin_user) -> APIClient:
 
 
 @pytest.fixture
-async def csms(transactional_db, settings):
-    """A real CSMS websocket server on a free loopback port."""
-    settings.OV2XMP = dataclasses.replace(settings.OV2XMP, message_log_flush_seconds=0.05)
-    server = CsmsServer(host="127.0.0.1", port=0)
-    await server.start()
-    try:
-        yield server
-    finally:
+async def start_csms(transactional_db, settings):
+    """Start real CSMS websocket servers on free loopback ports, with platform
+    settings changed as given; all are stopped after the test."""
+    servers: list[CsmsServer] = []
+
+    async def start(**overrides) -> CsmsServer:
+        settings.OV2XMP = dataclasses.replace(
+            settings.OV2XMP, **{"message_log_flush_seconds": 0.05, **overrides}
+        )
+        server = CsmsServer(host="127.0.0.1", port=0)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
         await server.stop()
-        # The ORM thread keeps its own connection; close it so the test
-        # database can be flushed and dropped.
-        await sync_to_async(connections.close_all)()
+    # The ORM thread keeps its own connection; close it so the test database
+    # can be flushed and dropped.
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+async def csms(start_csms) -> CsmsServer:
+    """A real CSMS websocket server on a free loopback port."""
+    return await start_csms()

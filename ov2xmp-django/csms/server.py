@@ -14,6 +14,7 @@ import logging
 import re
 import ssl
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -23,6 +24,7 @@ from django.conf import settings
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from chargepoints.models import CHARGE_POINT_ID_PATTERN, ChargePoint, RegistrationStatus
 from chargepoints.services import chargepoint_connect, chargepoint_disconnect
@@ -53,6 +55,15 @@ def charge_point_id_from_path(path: str) -> str | None:
         return None
     candidate = unquote(path[len(PATH_PREFIX) :].rstrip("/"))
     return candidate if CHARGE_POINT_ID.fullmatch(candidate) else None
+
+
+def select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """The server's preferred version among those offered. With none in common
+    the handshake still completes (without a subprotocol), as OCPP-J requires,
+    and the handler then closes the connection with a reason."""
+    return next((Subprotocol(name) for name in CHARGE_POINT_CLASSES if name in offered), None)
 
 
 @dataclass
@@ -99,10 +110,12 @@ class CsmsServer:
             self.host,
             self.port,
             ssl=self._ssl_context,
-            subprotocols=list(CHARGE_POINT_CLASSES),  # type: ignore[arg-type]
+            select_subprotocol=select_subprotocol,
             process_request=self._admit,
             ping_interval=config.ocpp_ping_interval,
             ping_timeout=config.ocpp_ping_timeout,
+            # A dead peer never completes the closing handshake either.
+            close_timeout=config.ocpp_ping_timeout,
             max_size=config.ocpp_max_message_bytes,
             server_header="O-V2X-MP",
         )

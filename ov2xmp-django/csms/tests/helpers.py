@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, within: float = 5.0) -> T:
+    """Await ``check`` until it returns a truthy value (server-side work such as
+    marking a closed connection offline runs after the client has moved on)."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            assert result, f"condition not met within {within}s"
+            return result
+        await asyncio.sleep(0.02)
+
+
+async def is_offline(charge_point_id: str) -> bool:
+    from chargepoints.models import ChargePoint
+
+    return not (await ChargePoint.objects.aget(id=charge_point_id)).is_connected

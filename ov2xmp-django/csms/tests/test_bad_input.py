@@ -1,0 +1,120 @@
+"""Bad frames get a defined CallError, a log line, and change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ocpp.exceptions import SecurityError
+from ocpp.v16 import call
+from websockets.asyncio.client import connect
+
+from chargepoints.models import ChargePoint
+from csms.simulator import simulated_charger
+from csms.tests.helpers import eventually, is_offline
+from ocpp_messages.models import OcppMessage
+from transactions.models import Transaction
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOOT = {"chargePointVendor": "Acme", "chargePointModel": "W1"}
+
+
+async def exchange(websocket, frame: str | bytes) -> list:
+    await websocket.send(frame)
+    return json.loads(await websocket.recv())
+
+
+@pytest.fixture
+async def raw_charger(csms):
+    """A websocket client that sends frames by hand, after a valid boot."""
+    async with connect(csms.url + "CP-RAW", subprotocols=["ocpp1.6"]) as websocket:
+        reply = await exchange(websocket, json.dumps([2, "boot", "BootNotification", BOOT]))
+        assert reply[0] == 3
+        yield websocket
+
+
+@pytest.mark.parametrize(
+    ("frame", "unique_id", "code"),
+    [
+        pytest.param("this is not json", "-1", "FormationViolation", id="not-json"),
+        pytest.param('{"an": "object"}', "-1", "ProtocolError", id="not-a-list"),
+        pytest.param('[2, "only-id"]', "only-id", "ProtocolError", id="missing-elements"),
+        pytest.param(
+            '[7, "x", "Heartbeat", {}]', "x", "PropertyConstraintViolation", id="bad-type"
+        ),
+    ],
+)
+async def test_malformed_frames_are_answered_with_a_call_error(
+    csms, raw_charger, frame, unique_id, code, caplog
+):
+    reply = await exchange(raw_charger, frame)
+    assert reply[:3] == [4, unique_id, code]
+    assert "malformed frame" in caplog.text
+    # The connection stays usable.
+    reply = await exchange(raw_charger, json.dumps([2, "hb", "Heartbeat", {}]))
+    assert reply[0] == 3
+    await csms.message_log.flush()
+    kept = await OcppMessage.objects.filter(charge_point_id="CP-RAW", message_type=None).afirst()
+    assert kept is not None
+    assert kept.raw == frame
+
+
+@pytest.mark.parametrize(
+    ("action", "code"),
+    [
+        pytest.param("Reset", "NotImplemented", id="csms-initiated-action"),
+        pytest.param("MakeCoffee", "NotSupported", id="action-not-in-ocpp16"),
+    ],
+)
+async def test_actions_without_a_handler(raw_charger, action, code):
+    reply = await exchange(raw_charger, json.dumps([2, "u1", action, {}]))
+    assert reply[:3] == [4, "u1", code]
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        pytest.param({"chargePointVendor": "Acme"}, "ProtocolError", id="missing-required"),
+        pytest.param({**BOOT, "chargePointModel": 12}, "TypeConstraintViolation", id="wrong-type"),
+        pytest.param({**BOOT, "colour": "red"}, "FormationViolation", id="unknown-field"),
+        pytest.param(
+            {**BOOT, "chargePointModel": "M" * 21}, "TypeConstraintViolation", id="too-long"
+        ),
+    ],
+)
+async def test_schema_violations(raw_charger, payload, code):
+    reply = await exchange(raw_charger, json.dumps([2, "u2", "BootNotification", payload]))
+    assert reply[:3] == [4, "u2", code]
+    charge_point = await ChargePoint.objects.aget(id="CP-RAW")
+    assert charge_point.model == "W1"  # the invalid boot changed nothing
+
+
+async def test_an_invalid_timestamp_is_refused_and_nothing_is_stored(raw_charger):
+    start = {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "yesterday"}
+    reply = await exchange(raw_charger, json.dumps([2, "u3", "StartTransaction", start]))
+    assert reply[:3] == [4, "u3", "PropertyConstraintViolation"]
+    assert "timestamp" in reply[3]
+    assert await Transaction.objects.acount() == 0
+
+
+async def test_a_binary_frame_is_decoded_and_served(raw_charger):
+    reply = await exchange(raw_charger, json.dumps([2, "bin", "Heartbeat", {}]).encode())
+    assert reply[:2] == [3, "bin"]
+
+
+async def test_an_oversized_frame_closes_the_socket(start_csms):
+    server = await start_csms(ocpp_max_message_bytes=1024)
+    async with simulated_charger(server.url, "CP-BIG") as charger:
+        oversized = [2, "big", "DataTransfer", {"vendorId": "x" * 4000}]
+        await charger.websocket.send(json.dumps(oversized))
+        await charger.websocket.wait_closed()
+        assert charger.websocket.close_code == 1009
+    await eventually(lambda: is_offline("CP-BIG"))
+
+
+async def test_messages_before_acceptance_get_security_error(start_csms):
+    server = await start_csms(unknown_chargers="pending")
+    async with simulated_charger(server.url, "CP-PEND") as charger:
+        with pytest.raises(SecurityError, match="Registration is Pending"):
+            await charger.call(call.Heartbeat(), suppress=False)

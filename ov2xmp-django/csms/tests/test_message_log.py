@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+
+from csms import message_log
+from csms.message_log import MessageLog, parse_frame
+from ocpp_messages.models import Direction, OcppMessage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def record(log: MessageLog, frame: str, **extra) -> tuple:
+    return log.record(
+        charge_point_id="CP-1",
+        direction=Direction.RECEIVED,
+        frame=frame,
+        ocpp_version="1.6",
+        **extra,
+    )
+
+
+def test_parse_frame_reads_every_message_type():
+    assert parse_frame('[2, "a", "Heartbeat", {}]') == (2, "a", "Heartbeat", {}, "")
+    assert parse_frame('[3, "a", {"currentTime": "t"}]') == (3, "a", "", {"currentTime": "t"}, "")
+    assert parse_frame('[4, "a", "NotImplemented", "no", {"x": 1}]') == (
+        4,
+        "a",
+        "",
+        {"errorDescription": "no", "errorDetails": {"x": 1}},
+        "NotImplemented",
+    )
+    assert parse_frame("nonsense")[0] is None
+    assert parse_frame('[2, 5, "Heartbeat", {}]')[0] is None
+
+
+def test_an_answer_takes_the_action_of_its_request():
+    log = MessageLog(flush_seconds=1)
+    open_calls = {"a": "Authorize"}
+    assert record(log, '[3, "a", {}]', action_for=open_calls) == (3, "a", "Authorize")
+    assert open_calls == {}
+
+
+async def test_frames_survive_a_failed_write(monkeypatch, caplog):
+    log = MessageLog(flush_seconds=1)
+    record(log, '[2, "a", "Heartbeat", {}]')
+    real_write = message_log.ocpp_messages_record
+
+    def failing_write(**kwargs):
+        raise OperationalError("database is down")
+
+    monkeypatch.setattr(message_log, "ocpp_messages_record", failing_write)
+    await log.flush()
+    assert "will retry" in caplog.text
+    assert await OcppMessage.objects.acount() == 0
+
+    record(log, '[2, "b", "Heartbeat", {}]')
+    monkeypatch.setattr(message_log, "ocpp_messages_record", real_write)
+    await log.close()
+    assert [m.unique_id async for m in OcppMessage.objects.order_by("id")] == ["a", "b"]
+
+
+def test_a_full_backlog_drops_the_oldest_frames(monkeypatch, caplog):
+    monkeypatch.setattr(message_log, "MAX_BACKLOG", 3)
+    log = MessageLog(flush_seconds=1)
+    for unique_id in "abcde":
+        record(log, f'[2, "{unique_id}", "Heartbeat", {{}}]')
+    assert log.dropped == 2
+    assert "dropped" in caplog.text
+    assert [m.unique_id for m in log._pending] == ["c", "d", "e"]

@@ -1,0 +1,205 @@
+"""``ov2xmp up`` started as a user starts it: a separate process, with a
+simulated charger on its OCPP port and an HTTP client on its API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ocpp.v16 import call
+
+from csms.simulator import simulated_charger
+
+pytestmark = pytest.mark.slow
+
+OV2XMP = str(Path(sys.executable).with_name("ov2xmp"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Platform:
+    process: subprocess.Popen[str]
+    api: str
+    ocpp: str
+    output: list[str]
+
+    def request(self, path: str, *, token: str | None = None, body: Any = None) -> Any:
+        request = urllib.request.Request(
+            self.api + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"}
+            | ({"Authorization": f"Bearer {token}"} if token else {}),
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+
+def start_platform(data_dir: Path, **env: str) -> Platform:
+    api_port, ocpp_port = free_port(), free_port()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        # The embedded default: nothing of the test run's database or broker.
+        if not key.startswith("OV2XMP_")
+    } | {"OV2XMP_DATA_DIR": str(data_dir), **env}
+    process = subprocess.Popen(
+        [OV2XMP, "up", "--api-port", str(api_port), "--ocpp-port", str(ocpp_port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if line.startswith("Stop with Ctrl+C"):
+            os.set_blocking(process.stdout.fileno(), False)
+            return Platform(
+                process=process,
+                api=f"http://127.0.0.1:{api_port}",
+                ocpp=f"ws://127.0.0.1:{ocpp_port}/ws/ocpp/",
+                output=output,
+            )
+    process.kill()
+    raise AssertionError("ov2xmp up did not start:\n" + "".join(output))
+
+
+def stop_platform(platform: Platform) -> int:
+    platform.process.send_signal(signal.SIGINT)
+    return platform.process.wait(timeout=30)
+
+
+@pytest.fixture
+def platform(tmp_path) -> Iterator[Platform]:
+    started = start_platform(
+        tmp_path, OV2XMP_ADMIN_USERNAME="root", OV2XMP_ADMIN_PASSWORD="a-long-secret-9"
+    )
+    try:
+        yield started
+    finally:
+        if started.process.poll() is None:
+            stop_platform(started)
+
+
+def test_up_prints_where_everything_is(platform):
+    text = "".join(platform.output)
+    assert f"chargers: {platform.ocpp}<charger_id>" in text
+    assert f"API:      {platform.api}/api/" in text
+    assert f"Swagger:  {platform.api}/api/docs/" in text
+    assert "Created administrator 'root' from OV2XMP_ADMIN_*" in text
+
+
+def test_what_a_charger_reports_is_visible_in_the_api_within_a_second(platform):
+    token = platform.request(
+        "/api/token/", body={"username": "root", "password": "a-long-secret-9"}
+    )["access"]
+
+    async def charge() -> int:
+        async with simulated_charger(platform.ocpp, "CP-E2E") as charger:
+            await charger.call(
+                call.BootNotification(charge_point_model="E2E", charge_point_vendor="Acme")
+            )
+            await charger.call(
+                call.StatusNotification(connector_id=1, error_code="NoError", status="Charging")
+            )
+            started = await charger.call(
+                call.StartTransaction(
+                    connector_id=1, id_tag="ANY", meter_start=100, timestamp="2026-11-23T10:00:00Z"
+                )
+            )
+            await charger.call(
+                call.StopTransaction(
+                    meter_stop=1100,
+                    timestamp="2026-11-23T11:00:00Z",
+                    transaction_id=started.transaction_id,
+                )
+            )
+            return int(started.transaction_id)
+
+    transaction_id = asyncio.run(charge())
+    reported = time.monotonic()
+
+    charger = platform.request("/api/chargepoints/CP-E2E/", token=token)
+    assert (charger["vendor"], charger["model"], charger["ocpp_version"]) == ("Acme", "E2E", "1.6")
+    assert charger["evses"][0]["connectors"][0]["status"] == "Charging"
+    session = platform.request(f"/api/transactions/{transaction_id}/", token=token)
+    assert (session["status"], session["energy_wh"]) == ("Ended", "1000.000")
+    while True:
+        frames = platform.request("/api/ocpp-messages/?charge_point=CP-E2E", token=token)
+        if frames["count"] == 8 or time.monotonic() - reported > 1:
+            break
+        time.sleep(0.05)
+    assert frames["count"] == 8, "all 8 frames logged within a second"
+    assert time.monotonic() - reported <= 1.5
+
+    assert stop_platform(platform) == 0
+
+
+def test_a_generated_admin_password_is_printed_once(tmp_path):
+    first = start_platform(tmp_path)
+    try:
+        text = "".join(first.output)
+        assert "Created administrator 'admin' with password: " in text
+        password = text.split("with password: ", 1)[1].split()[0]
+        token = first.request("/api/token/", body={"username": "admin", "password": password})
+        assert token["access"]
+    finally:
+        assert stop_platform(first) == 0
+
+    second = start_platform(tmp_path)
+    try:
+        assert "with password:" not in "".join(second.output)
+    finally:
+        assert stop_platform(second) == 0
+
+
+def test_a_taken_port_is_reported(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [OV2XMP, "up", "--api-port", str(free_port()), "--ocpp-port", str(port)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("OV2XMP_")}
+            | {"OV2XMP_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert completed.returncode != 0
+    assert f"cannot listen for OCPP on 127.0.0.1:{port}" in completed.stderr
+
+
+def test_a_bad_setting_stops_the_start_with_its_name(tmp_path):
+    completed = subprocess.run(
+        [OV2XMP, "up"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OV2XMP_")}
+        | {"OV2XMP_DATA_DIR": str(tmp_path), "OV2XMP_HEARTBEAT_INTERVAL": "often"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode != 0
+    assert "OV2XMP_HEARTBEAT_INTERVAL='often': expected a whole number" in completed.stderr
