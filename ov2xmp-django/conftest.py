@@ -13,6 +13,12 @@ from accounts.models import User
 from csms.server import CsmsServer
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The production hasher is slow on purpose; tests log in hundreds of times."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin_user(db) -> User:
     return User.objects.create_superuser(username="operator", password="operator-pass-123")

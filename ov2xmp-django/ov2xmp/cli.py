@@ -16,7 +16,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-SERVICES = ("up", "csms", "web", "worker", "beat")
+PASS_THROUGH = {
+    "worker": "run a Celery worker (options go to 'celery worker')",
+    "beat": "run the Celery scheduler (options go to 'celery beat')",
+    "manage": "run a Django management command (migrate, createsuperuser, …)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,11 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     network_flags(commands.add_parser("csms", help="run the OCPP server"), api=False, ocpp=True)
     network_flags(commands.add_parser("web", help="run the API and admin"), api=True, ocpp=False)
-    for name, text in (("worker", "run a Celery worker"), ("beat", "run the Celery scheduler")):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed to Celery")
-    manage = commands.add_parser("manage", help="run a Django management command")
-    manage.add_argument("manage_args", nargs=argparse.REMAINDER)
+    # These pass everything after their name on untouched (see main()).
+    for name, text in PASS_THROUGH.items():
+        commands.add_parser(name, help=text, add_help=False)
     return parser
 
 
@@ -78,23 +80,29 @@ def setup_django() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASS_THROUGH:
+        command, rest = argv[0], argv[1:]
+        setup_django()
+        if command == "manage":
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(["ov2xmp manage", *rest])
+        else:
+            from ov2xmp import services
+
+            services.run_celery(command, rest)
+        return
+
     arguments = build_parser().parse_args(argv)
     apply_flags(arguments)
-    if arguments.command == "up":
+    if arguments.command in ("up", "web"):
         # daphne installs its Twisted reactor on import; it must come first.
         import daphne.server  # noqa: F401
     setup_django()
 
     from ov2xmp import services
 
-    if arguments.command == "manage":
-        from django.core.management import execute_from_command_line
-
-        execute_from_command_line(["ov2xmp manage", *arguments.manage_args])
-        return
-    if arguments.command in ("worker", "beat"):
-        services.run_celery(arguments.command, arguments.celery_args)
-        return
     runner = {"up": services.run_up, "csms": services.run_csms, "web": services.run_web}
     runner[arguments.command]()
 

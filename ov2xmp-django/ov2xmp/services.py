@@ -60,44 +60,63 @@ def banner(*, api: str | None, ocpp: str | None) -> str:
 
 
 def run_up() -> None:
-    """Everything in one process: daphne serves the API while the CSMS runs on
-    the same asyncio loop (daphne's Twisted reactor runs on asyncio), so that
-    the in-memory channel layer joins them."""
+    """Everything in one process: the API and the CSMS on one asyncio loop, so
+    that the in-memory channel layer joins them."""
+    prepare_database()
+    serve_asgi(with_csms=True)
+
+
+def run_web() -> None:
+    """The API alone, as in deployments (schema migrations are a separate step
+    there: ``ov2xmp manage migrate``)."""
+    serve_asgi(with_csms=False)
+
+
+def serve_asgi(*, with_csms: bool) -> None:
+    """Run daphne on the API port and, with ``with_csms``, the CSMS on the same
+    loop (daphne's Twisted reactor runs on asyncio). Prints the banner once
+    everything listens; exits non-zero when a port cannot be taken."""
     from daphne.server import Server
     from twisted.internet import defer, reactor
 
     from config.asgi import application
     from csms.server import CsmsServer
 
-    prepare_database()
     config = settings.OV2XMP
     bind, api_port = config.bind, config.api_port
-    csms = CsmsServer(host=bind, port=config.ocpp_port)
+    csms = CsmsServer(host=bind, port=config.ocpp_port) if with_csms else None
     failed: list[str] = []
 
-    async def start_csms() -> None:
-        try:
-            await csms.start()
-        except OSError as error:
-            failed.append(f"cannot listen for OCPP on {bind}:{config.ocpp_port}: {error}")
-            reactor.stop()  # type: ignore[attr-defined,misc]
-            return
+    async def started() -> None:
+        if csms is not None:
+            try:
+                await csms.start()
+            except OSError as error:
+                failed.append(f"cannot listen for OCPP on {bind}:{config.ocpp_port}: {error}")
+                reactor.stop()  # type: ignore[attr-defined,misc]
+                return
         await asyncio.sleep(0.1)  # let daphne report a listen failure first
         if reactor.running and server.listening_addresses:  # type: ignore[attr-defined]
             api_url = f"http://{url_host(bind)}:{server.listening_addresses[0][1]}"
-            print(banner(api=api_url, ocpp=csms.url), flush=True)
+            print(banner(api=api_url, ocpp=csms.url if csms else None), flush=True)
 
     def stop_csms() -> defer.Deferred[None]:
+        assert csms is not None
         return defer.Deferred.fromFuture(asyncio.ensure_future(csms.stop()))
 
+    proxy = settings.TRUST_PROXY_HEADERS
     server = Server(
         application=application,
         endpoints=[f"tcp:port={api_port}:interface={bind.replace(':', chr(92) + ':')}"],
         signal_handlers=True,
-        ready_callable=lambda: asyncio.ensure_future(start_csms()),
+        ready_callable=lambda: asyncio.ensure_future(started()),
         verbosity=0,
+        proxy_forwarded_address_header="X-Forwarded-For" if proxy else None,
+        proxy_forwarded_port_header="X-Forwarded-Port" if proxy else None,
+        proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy else None,
     )
-    reactor.addSystemEventTrigger("before", "shutdown", stop_csms)  # type: ignore[attr-defined,arg-type]
+    if csms is not None:
+        reactor.addSystemEventTrigger("before", "shutdown", stop_csms)  # type: ignore[attr-defined,arg-type]
     server.run()
     if failed or not server.listening_addresses:
         sys.exit(
@@ -127,24 +146,6 @@ def run_csms() -> None:
         asyncio.run(serve())
     except OSError as error:
         sys.exit(f"ov2xmp: cannot listen for OCPP on {config.bind}:{config.ocpp_port}: {error}")
-
-
-def run_web() -> None:
-    """The ASGI app under daphne, as in deployments (schema migrations are a
-    separate step there: ``ov2xmp manage migrate``)."""
-    from daphne.cli import CommandLineInterface
-
-    config = settings.OV2XMP
-    CommandLineInterface().run(
-        [
-            "--bind",
-            config.bind,
-            "--port",
-            str(config.api_port),
-            "--proxy-headers",
-            "config.asgi:application",
-        ]
-    )
 
 
 def run_celery(command: str, extra: list[str]) -> None:

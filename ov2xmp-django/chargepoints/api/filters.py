@@ -1,6 +1,7 @@
 import django_filters
 
 from chargepoints.models import ChargePoint, Connector, StatusNotification
+from core.api.filters import charge_point_filter
 
 
 class ChargePointFilter(django_filters.FilterSet):
@@ -18,7 +19,7 @@ class ChargePointFilter(django_filters.FilterSet):
 
 
 class ConnectorFilter(django_filters.FilterSet):
-    charge_point = django_filters.CharFilter(field_name="evse__charge_point_id")
+    charge_point = charge_point_filter("evse__charge_point_id")
     evse_id = django_filters.NumberFilter(field_name="evse__evse_id")
 
     class Meta:
@@ -27,6 +28,7 @@ class ConnectorFilter(django_filters.FilterSet):
 
 
 class StatusNotificationFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
     timestamp = django_filters.IsoDateTimeFromToRangeFilter()
 
     class Meta:

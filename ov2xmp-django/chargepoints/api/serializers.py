@@ -78,10 +78,10 @@ class ChargePointSerializer(serializers.ModelSerializer):
         fields = ["id", "registration_status", "description", *REPORTED_FIELDS, "evses"]
         read_only_fields = REPORTED_FIELDS
 
-    def update(self, instance, validated_data):
-        if "id" in validated_data and validated_data["id"] != instance.id:
-            raise serializers.ValidationError({"id": ["A charger's id cannot be changed."]})
-        return super().update(instance, validated_data)
+    def validate_id(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.id:
+            raise serializers.ValidationError("A charger's id cannot be changed.")
+        return value
 
 
 class StatusNotificationSerializer(serializers.ModelSerializer):

@@ -4,7 +4,9 @@ from idtokens.models import IdToken
 
 
 class IdTokenSerializer(serializers.ModelSerializer):
-    parent_value = serializers.CharField(source="parent.value", read_only=True, default=None)
+    # allow_null, not default=None: DRF skips a field's default on partial
+    # updates, so a PATCH answer would lack parent_value for a token without a group.
+    parent_value = serializers.CharField(source="parent.value", read_only=True, allow_null=True)
 
     class Meta:
         model = IdToken
@@ -25,12 +27,15 @@ class IdTokenSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs):
-        parent = attrs.get("parent")
-        ancestor = parent
-        while ancestor is not None:
+        ancestor = attrs.get("parent")
+        seen: set[int] = set()
+        # ``seen`` ends the walk on a cycle that is already stored (the admin and
+        # the ORM do not check), which would otherwise never end.
+        while ancestor is not None and ancestor.pk not in seen:
             if self.instance is not None and ancestor.pk == self.instance.pk:
                 raise serializers.ValidationError(
                     {"parent": ["A token cannot be its own group (directly or through others)."]}
                 )
+            seen.add(ancestor.pk)
             ancestor = ancestor.parent
         return attrs

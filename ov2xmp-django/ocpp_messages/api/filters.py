@@ -1,10 +1,11 @@
 import django_filters
 
+from core.api.filters import charge_point_filter
 from ocpp_messages.models import OcppMessage
 
 
 class OcppMessageFilter(django_filters.FilterSet):
-    charge_point = django_filters.CharFilter(field_name="charge_point_id")
+    charge_point = charge_point_filter()
     timestamp = django_filters.IsoDateTimeFromToRangeFilter()
 
     class Meta:

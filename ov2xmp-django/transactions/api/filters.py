@@ -1,9 +1,11 @@
 import django_filters
 
+from core.api.filters import charge_point_filter
 from transactions.models import MeterValue, Transaction
 
 
 class TransactionFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
     started_at = django_filters.IsoDateTimeFromToRangeFilter()
     stopped_at = django_filters.IsoDateTimeFromToRangeFilter()
 
@@ -23,6 +25,7 @@ class TransactionFilter(django_filters.FilterSet):
 
 
 class MeterValueFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
     timestamp = django_filters.IsoDateTimeFromToRangeFilter()
 
     class Meta:

@@ -1,0 +1,144 @@
+"""Each ``ov2xmp`` service of the distributed mode, started as a process the
+way the compose files start it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+from ocpp.v16 import call
+
+from csms.simulator import simulated_charger
+from ov2xmp.tests.test_up import OV2XMP, free_port
+
+pytestmark = pytest.mark.slow
+
+REDIS_URL = os.environ.get("OV2XMP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(
+    not redis_answers() and os.environ.get("CI") != "true",
+    reason=f"no Redis at {REDIS_URL} (set OV2XMP_TEST_REDIS_URL)",
+)
+
+
+def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OV2XMP_")}
+    return clean | {"OV2XMP_DATA_DIR": str(data_dir), **extra}
+
+
+def run(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [OV2XMP, *arguments], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def start(arguments: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[str]:
+    """Start a service and wait (bounded) for the line that says it is ready."""
+    process = subprocess.Popen(
+        [OV2XMP, *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if ready in line:
+            return process
+    process.kill()
+    raise AssertionError(f"{arguments} never said {ready!r}:\n{''.join(seen)}")
+
+
+def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> int:
+    process.send_signal(signum)
+    try:
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_csms_and_web_run_as_separate_processes_on_one_database(tmp_path):
+    env = service_env(tmp_path, OV2XMP_ADMIN_USERNAME="ops", OV2XMP_ADMIN_PASSWORD="pw-ops-12345")
+    migrated = run(["manage", "migrate", "--noinput"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    ocpp_port, api_port = free_port(), free_port()
+    csms = start(["csms", "--ocpp-port", str(ocpp_port)], env, "Stop with Ctrl+C")
+    web = start(["web", "--api-port", str(api_port)], env, "Stop with Ctrl+C")
+    try:
+
+        async def boot() -> str:
+            url = f"ws://127.0.0.1:{ocpp_port}/ws/ocpp/"
+            async with simulated_charger(url, "CP-DIST") as charger:
+                reply = await charger.call(
+                    call.BootNotification(charge_point_model="D", charge_point_vendor="V")
+                )
+                return str(reply.status)
+
+        assert asyncio.run(boot()) == "Accepted"
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        assert stop(csms) == 0
+        stop(web)
+
+
+def test_worker_without_a_broker_says_what_to_do(tmp_path):
+    completed = run(["worker"], service_env(tmp_path))
+    assert completed.returncode != 0
+    assert "set OV2XMP_REDIS_URL" in completed.stderr
+
+
+@needs_redis
+def test_worker_and_beat_start_with_redis(tmp_path):
+    env = service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL)
+    worker = start(["worker", "--concurrency", "1", "--pool", "solo"], env, "ready.")
+    try:
+        pong = run(["manage", "shell", "--verbosity", "0", "-c", PING_WORKERS], env)
+        assert "pong" in pong.stdout, pong.stderr
+    finally:
+        stop(worker, signal.SIGINT)
+    beat = start(["beat", "--schedule", str(tmp_path / "beat-schedule")], env, "beat: Starting")
+    stop(beat, signal.SIGINT)
+
+
+PING_WORKERS = "from config.celery import app; print(app.control.ping(timeout=5))"
+
+
+@needs_redis
+def test_redis_channel_layer_carries_messages(tmp_path):
+    script = (
+        "import asyncio; from channels.layers import get_channel_layer\n"
+        "layer = get_channel_layer(); print(type(layer).__name__)\n"
+        "async def roundtrip():\n"
+        "    name = await layer.new_channel()\n"
+        "    await layer.send(name, {'type': 'probe', 'n': 7})\n"
+        "    print((await layer.receive(name))['n'])\n"
+        "asyncio.run(roundtrip())"
+    )
+    env = service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL)
+    completed = run(["manage", "shell", "--verbosity", "0", "-c", script], env)
+    assert completed.stdout.split() == ["RedisChannelLayer", "7"], completed.stderr
