@@ -103,6 +103,7 @@ class CsmsChargePoint:
     _send: Callable[[str], Any]
     _handle_call: Callable[[Any], Any]
     _response_queue: Any
+    _call_lock: Any
 
     def __init__(self, charge_point_id: str, connection: Any, *, registration_status: str) -> None:
         super().__init__(  # type: ignore[call-arg]
@@ -125,7 +126,10 @@ class CsmsChargePoint:
             return
 
         if message.message_type_id != MessageType.Call:
-            self._response_queue.put_nowait(message)
+            if self._call_lock.locked():  # one of our calls awaits its answer
+                self._response_queue.put_nowait(message)
+            else:
+                logger.warning("%s: answer to no request ignored: %r", self.id, raw_msg[:200])
             return
 
         if not self.accepted and message.action not in ALLOWED_BEFORE_ACCEPTANCE:

@@ -48,7 +48,7 @@ def parse_frame(frame: str) -> tuple[int | None, str, str, Any, str]:
 
 class MessageLog:
     """Buffers frames and flushes them every ``flush_seconds`` (or sooner when a
-    batch fills). ``run()`` is the flushing task; ``close()`` writes what is
+    batch fills). ``start()`` starts the flushing task; ``close()`` writes what is
     left."""
 
     def __init__(self, *, flush_seconds: float, batch_size: int = 500) -> None:

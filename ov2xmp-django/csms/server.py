@@ -194,6 +194,10 @@ class CsmsServer:
         websocket = live.websocket
         policy = settings.OV2XMP.unknown_chargers
         remote = websocket.remote_address
+        forwarded = websocket.request.headers.get("X-Forwarded-For") if websocket.request else None
+        if forwarded and settings.TRUST_PROXY_HEADERS:
+            # Behind Caddy the socket's peer is the proxy; the charger is the first hop.
+            remote = (forwarded.split(",")[0].strip(),)
         charge_point = await db(chargepoint_connect)(
             charge_point_id=charge_point_id,
             ocpp_version=charge_point_class.ocpp_version,

@@ -118,3 +118,10 @@ async def test_messages_before_acceptance_get_security_error(start_csms):
     async with simulated_charger(server.url, "CP-PEND") as charger:
         with pytest.raises(SecurityError, match="Registration is Pending"):
             await charger.call(call.Heartbeat(), suppress=False)
+
+
+async def test_an_answer_to_no_request_is_logged_and_dropped(csms, raw_charger, caplog):
+    await raw_charger.send(json.dumps([3, "never-asked", {}]))
+    reply = await exchange(raw_charger, json.dumps([2, "hb", "Heartbeat", {}]))
+    assert reply[:2] == [3, "hb"]
+    assert "answer to no request ignored" in caplog.text

@@ -166,3 +166,16 @@ async def test_a_silent_connection_is_marked_disconnected(start_csms):
         await eventually(lambda: is_offline("CP-SILENT"), within=3)
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize(("trusted", "recorded"), [(True, "203.0.113.7"), (False, "127.0.0.1")])
+async def test_the_forwarded_address_is_used_only_behind_a_trusted_proxy(
+    csms, settings, trusted, recorded
+):
+    settings.TRUST_PROXY_HEADERS = trusted
+    headers = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
+    async with connect(
+        csms.url + "CP-PROXIED", subprotocols=["ocpp1.6"], additional_headers=headers
+    ):
+        await eventually(lambda: ChargePoint.objects.filter(id="CP-PROXIED").aexists())
+    assert (await ChargePoint.objects.aget(id="CP-PROXIED")).remote_address == recorded
