@@ -17,19 +17,11 @@ from chargepoints.tests.factories import (
     EvseFactory,
     StatusNotificationFactory,
 )
+from core.testing import iso, listed
 from transactions.models import Transaction
 from transactions.tests.factories import MeterValueFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def ids(response) -> list:
-    assert response.status_code == 200, response.content
-    return [row["id"] for row in response.json()["results"]]
 
 
 # --- Charge points: create --------------------------------------------------------------------
@@ -242,15 +234,15 @@ def test_delete_a_charge_point_with_a_transaction_is_refused_with_409(api):
 def test_filter_by_is_connected(api):
     ChargePointFactory(id="CP-ON", is_connected=True)
     ChargePointFactory(id="CP-OFF", is_connected=False)
-    assert ids(api.get("/api/chargepoints/?is_connected=true")) == ["CP-ON"]
-    assert ids(api.get("/api/chargepoints/?is_connected=false")) == ["CP-OFF"]
+    assert listed(api.get("/api/chargepoints/?is_connected=true")) == ["CP-ON"]
+    assert listed(api.get("/api/chargepoints/?is_connected=false")) == ["CP-OFF"]
 
 
 def test_filter_by_registration_status(api):
     ChargePointFactory(id="CP-A", registration_status="Accepted")
     ChargePointFactory(id="CP-P", registration_status="Pending")
     ChargePointFactory(id="CP-R", registration_status="Rejected")
-    assert ids(api.get("/api/chargepoints/?registration_status=Pending")) == ["CP-P"]
+    assert listed(api.get("/api/chargepoints/?registration_status=Pending")) == ["CP-P"]
     response = api.get("/api/chargepoints/?registration_status=Unknown")
     assert response.status_code == 400
     assert "registration_status" in response.json()
@@ -260,20 +252,20 @@ def test_filter_by_vendor_icontains(api):
     ChargePointFactory(id="CP-1", vendor="ABB")
     ChargePointFactory(id="CP-2", vendor="Alfen")
     ChargePointFactory(id="CP-3", vendor="SuperAbbey")
-    assert ids(api.get("/api/chargepoints/?vendor__icontains=abb")) == ["CP-1", "CP-3"]
-    assert ids(api.get("/api/chargepoints/?vendor=ABB")) == ["CP-1"]
+    assert listed(api.get("/api/chargepoints/?vendor__icontains=abb")) == ["CP-1", "CP-3"]
+    assert listed(api.get("/api/chargepoints/?vendor=ABB")) == ["CP-1"]
 
 
 def test_ordering_by_last_seen_newest_first(api):
     ChargePointFactory(id="CP-OLD", last_seen_at=T0)
     ChargePointFactory(id="CP-NEW", last_seen_at=T0 + timedelta(hours=2))
     ChargePointFactory(id="CP-MID", last_seen_at=T0 + timedelta(hours=1))
-    assert ids(api.get("/api/chargepoints/?ordering=-last_seen_at")) == [
+    assert listed(api.get("/api/chargepoints/?ordering=-last_seen_at")) == [
         "CP-NEW",
         "CP-MID",
         "CP-OLD",
     ]
-    assert ids(api.get("/api/chargepoints/?ordering=last_seen_at")) == [
+    assert listed(api.get("/api/chargepoints/?ordering=last_seen_at")) == [
         "CP-OLD",
         "CP-MID",
         "CP-NEW",
@@ -284,8 +276,8 @@ def test_never_seen_chargers_come_last_in_both_directions(api):
     ChargePointFactory(id="CP-NEVER", last_seen_at=None)
     ChargePointFactory(id="CP-OLD", last_seen_at=T0)
     ChargePointFactory(id="CP-NEW", last_seen_at=T0 + timedelta(hours=1))
-    newest_first = ids(api.get("/api/chargepoints/?ordering=-last_seen_at"))
-    oldest_first = ids(api.get("/api/chargepoints/?ordering=last_seen_at"))
+    newest_first = listed(api.get("/api/chargepoints/?ordering=-last_seen_at"))
+    oldest_first = listed(api.get("/api/chargepoints/?ordering=last_seen_at"))
     assert newest_first == ["CP-NEW", "CP-OLD", "CP-NEVER"]
     assert oldest_first == ["CP-OLD", "CP-NEW", "CP-NEVER"]
 
@@ -293,7 +285,7 @@ def test_never_seen_chargers_come_last_in_both_directions(api):
 def test_default_order_is_by_id(api):
     for charger_id in ["CP-B", "CP-C", "CP-A"]:
         ChargePointFactory(id=charger_id)
-    assert ids(api.get("/api/chargepoints/")) == ["CP-A", "CP-B", "CP-C"]
+    assert listed(api.get("/api/chargepoints/")) == ["CP-A", "CP-B", "CP-C"]
 
 
 def test_pagination(api):
@@ -353,20 +345,22 @@ def test_connectors_list(api, connectors):
 
 
 def test_connectors_filter_by_charge_point(api, connectors):
-    assert ids(api.get("/api/connectors/?charge_point=CP-1")) == [
+    assert listed(api.get("/api/connectors/?charge_point=CP-1")) == [
         connectors["cp1-e1"].pk,
         connectors["cp1-e2"].pk,
     ]
-    assert ids(api.get("/api/connectors/?charge_point=NOPE")) == []
+    assert listed(api.get("/api/connectors/?charge_point=NOPE")) == []
 
 
 def test_connectors_filter_by_evse_id(api, connectors):
-    assert ids(api.get("/api/connectors/?evse_id=2")) == [connectors["cp1-e2"].pk]
-    assert ids(api.get("/api/connectors/?charge_point=CP-2&evse_id=1")) == [connectors["cp2-e1"].pk]
+    assert listed(api.get("/api/connectors/?evse_id=2")) == [connectors["cp1-e2"].pk]
+    assert listed(api.get("/api/connectors/?charge_point=CP-2&evse_id=1")) == [
+        connectors["cp2-e1"].pk
+    ]
 
 
 def test_connectors_filter_by_status(api, connectors):
-    assert ids(api.get("/api/connectors/?status=Available")) == [
+    assert listed(api.get("/api/connectors/?status=Available")) == [
         connectors["cp1-e2"].pk,
         connectors["cp2-e1"].pk,
     ]
@@ -403,29 +397,29 @@ def notifications():
 
 
 def test_status_notifications_newest_first(api, notifications):
-    assert ids(api.get("/api/status-notifications/")) == [n.pk for n in reversed(notifications)]
+    assert listed(api.get("/api/status-notifications/")) == [n.pk for n in reversed(notifications)]
 
 
 def test_status_notifications_filter_by_charge_point_evse_and_status(api, notifications):
     n0, n1, n2, n3 = notifications
-    assert ids(api.get("/api/status-notifications/?charge_point=CP-1")) == [n2.pk, n1.pk, n0.pk]
-    assert ids(api.get("/api/status-notifications/?charge_point=CP-1&evse_id=1")) == [
+    assert listed(api.get("/api/status-notifications/?charge_point=CP-1")) == [n2.pk, n1.pk, n0.pk]
+    assert listed(api.get("/api/status-notifications/?charge_point=CP-1&evse_id=1")) == [
         n1.pk,
         n0.pk,
     ]
-    assert ids(api.get("/api/status-notifications/?status=Available")) == [n3.pk, n0.pk]
+    assert listed(api.get("/api/status-notifications/?status=Available")) == [n3.pk, n0.pk]
 
 
 def test_status_notifications_filter_by_timestamp_range(api, notifications):
     n0, n1, n2, n3 = notifications
     after = iso(T0 + timedelta(hours=1))
     before = iso(T0 + timedelta(hours=2))
-    assert ids(api.get(f"/api/status-notifications/?timestamp_after={after}")) == [
+    assert listed(api.get(f"/api/status-notifications/?timestamp_after={after}")) == [
         n3.pk,
         n2.pk,
         n1.pk,
     ]
-    assert ids(api.get(f"/api/status-notifications/?timestamp_before={before}")) == [
+    assert listed(api.get(f"/api/status-notifications/?timestamp_before={before}")) == [
         n2.pk,
         n1.pk,
         n0.pk,
@@ -434,7 +428,7 @@ def test_status_notifications_filter_by_timestamp_range(api, notifications):
         "/api/status-notifications/",
         {"timestamp_after": after, "timestamp_before": before},
     )
-    assert ids(response) == [n2.pk, n1.pk]
+    assert listed(response) == [n2.pk, n1.pk]
 
 
 def test_status_notifications_timestamp_with_an_offset(api, notifications):
@@ -443,7 +437,7 @@ def test_status_notifications_timestamp_with_an_offset(api, notifications):
     response = api.get(
         "/api/status-notifications/", {"timestamp_after": "2026-01-15T14:30:00+02:00"}
     )
-    assert ids(response) == [n3.pk, n2.pk, n1.pk]
+    assert listed(response) == [n3.pk, n2.pk, n1.pk]
 
 
 @pytest.mark.parametrize("param", ["timestamp_after", "timestamp_before"])

@@ -11,6 +11,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
 from chargepoints.models import ChargePoint, Connector, StatusNotification
+from core.testing import iso
 from csms.simulator import simulated_charger
 from idtokens.models import IdToken
 from ocpp_messages.models import OcppMessage
@@ -19,10 +20,6 @@ from transactions.models import MeterValue, Transaction, TransactionStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def boot(charger, **extra):

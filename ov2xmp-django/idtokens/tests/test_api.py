@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.tests.factories import T0
+from core.testing import iso, listed
 from idtokens.models import IdToken, IdTokenStatus, IdTokenType
 from idtokens.tests.factories import IdTokenFactory
 from transactions.tests.factories import TransactionFactory
@@ -18,13 +19,8 @@ from transactions.tests.factories import TransactionFactory
 pytestmark = pytest.mark.django_db
 
 
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def values(response) -> list[str]:
-    assert response.status_code == 200, response.content
-    return [row["value"] for row in response.json()["results"]]
+    return listed(response, "value")
 
 
 # --- CRUD -------------------------------------------------------------------------------------

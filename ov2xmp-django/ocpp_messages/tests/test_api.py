@@ -7,18 +7,10 @@ from datetime import timedelta
 import pytest
 
 from chargepoints.tests.factories import T0
+from core.testing import iso, listed
 from ocpp_messages.models import Direction, MessageType, OcppMessage
 
 pytestmark = pytest.mark.django_db
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def ids(response) -> list[int]:
-    assert response.status_code == 200, response.content
-    return [row["id"] for row in response.json()["results"]]
 
 
 def message(minutes: int, **fields) -> OcppMessage:
@@ -70,7 +62,7 @@ def log():
 
 
 def test_list_is_newest_first(api, log):
-    assert ids(api.get("/api/ocpp-messages/")) == [
+    assert listed(api.get("/api/ocpp-messages/")) == [
         log["garbage"].pk,
         log["reset_error"].pk,
         log["reset"].pk,
@@ -82,7 +74,7 @@ def test_list_is_newest_first(api, log):
 def test_same_timestamp_is_ordered_newest_id_first(api):
     first = message(0)
     second = message(0)
-    assert ids(api.get("/api/ocpp-messages/")) == [second.pk, first.pk]
+    assert listed(api.get("/api/ocpp-messages/")) == [second.pk, first.pk]
 
 
 def test_fields(api, log):
@@ -109,23 +101,23 @@ def test_fields(api, log):
 
 
 def test_filter_by_charge_point(api, log):
-    assert ids(api.get("/api/ocpp-messages/?charge_point=CP-2")) == [
+    assert listed(api.get("/api/ocpp-messages/?charge_point=CP-2")) == [
         log["reset_error"].pk,
         log["reset"].pk,
     ]
     # The log keeps frames of chargers that are not (or no longer) stored.
-    assert ids(api.get("/api/ocpp-messages/?charge_point=GONE")) == []
+    assert listed(api.get("/api/ocpp-messages/?charge_point=GONE")) == []
 
 
 def test_filter_by_action(api, log):
-    assert ids(api.get("/api/ocpp-messages/?action=BootNotification")) == [
+    assert listed(api.get("/api/ocpp-messages/?action=BootNotification")) == [
         log["boot_reply"].pk,
         log["boot"].pk,
     ]
 
 
 def test_filter_by_direction(api, log):
-    assert ids(api.get("/api/ocpp-messages/?direction=sent")) == [
+    assert listed(api.get("/api/ocpp-messages/?direction=sent")) == [
         log["reset"].pk,
         log["boot_reply"].pk,
     ]
@@ -135,8 +127,8 @@ def test_filter_by_direction(api, log):
 
 
 def test_filter_by_message_type(api, log):
-    assert ids(api.get("/api/ocpp-messages/?message_type=4")) == [log["reset_error"].pk]
-    assert ids(api.get("/api/ocpp-messages/?message_type=3")) == [log["boot_reply"].pk]
+    assert listed(api.get("/api/ocpp-messages/?message_type=4")) == [log["reset_error"].pk]
+    assert listed(api.get("/api/ocpp-messages/?message_type=3")) == [log["boot_reply"].pk]
     response = api.get("/api/ocpp-messages/?message_type=7")
     assert response.status_code == 400
     assert "message_type" in response.json()
@@ -144,7 +136,7 @@ def test_filter_by_message_type(api, log):
 
 def test_filters_combine(api, log):
     response = api.get("/api/ocpp-messages/?charge_point=CP-2&action=Reset&direction=received")
-    assert ids(response) == [log["reset_error"].pk]
+    assert listed(response) == [log["reset_error"].pk]
 
 
 def test_filter_by_timestamp_range(api, log):
@@ -155,14 +147,14 @@ def test_filter_by_timestamp_range(api, log):
             "timestamp_before": iso(T0 + timedelta(minutes=3)),
         },
     )
-    assert ids(response) == [log["reset_error"].pk, log["reset"].pk, log["boot_reply"].pk]
+    assert listed(response) == [log["reset_error"].pk, log["reset"].pk, log["boot_reply"].pk]
     response = api.get("/api/ocpp-messages/?timestamp_after=2026-13-45T99:00:00Z")
     assert response.status_code == 400
     assert "timestamp" in response.json()
 
 
 def test_ordering_oldest_first(api, log):
-    assert ids(api.get("/api/ocpp-messages/?ordering=timestamp&charge_point=CP-2")) == [
+    assert listed(api.get("/api/ocpp-messages/?ordering=timestamp&charge_point=CP-2")) == [
         log["reset"].pk,
         log["reset_error"].pk,
     ]

@@ -10,20 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.tests.factories import T0, ChargePointFactory
+from core.testing import iso, listed
 from idtokens.tests.factories import IdTokenFactory
 from transactions.models import Transaction, TransactionStatus
 from transactions.tests.factories import MeterValueFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def ids(response) -> list[int]:
-    assert response.status_code == 200, response.content
-    return [row["id"] for row in response.json()["results"]]
 
 
 @pytest.fixture
@@ -59,7 +51,7 @@ def sessions():
 
 
 def test_list_is_newest_first(api, sessions):
-    assert ids(api.get("/api/transactions/")) == [
+    assert listed(api.get("/api/transactions/")) == [
         sessions["other"].pk,
         sessions["running"].pk,
         sessions["old"].pk,
@@ -112,16 +104,16 @@ def test_transactions_are_read_only(api, sessions):
 
 
 def test_filter_by_charge_point(api, sessions):
-    assert ids(api.get("/api/transactions/?charge_point=CP-1")) == [
+    assert listed(api.get("/api/transactions/?charge_point=CP-1")) == [
         sessions["running"].pk,
         sessions["old"].pk,
     ]
-    assert ids(api.get("/api/transactions/?charge_point=CP-2")) == [sessions["other"].pk]
+    assert listed(api.get("/api/transactions/?charge_point=CP-2")) == [sessions["other"].pk]
 
 
 def test_filter_by_status(api, sessions):
-    assert ids(api.get("/api/transactions/?status=Ended")) == [sessions["old"].pk]
-    assert ids(api.get("/api/transactions/?status=Active")) == [
+    assert listed(api.get("/api/transactions/?status=Ended")) == [sessions["old"].pk]
+    assert listed(api.get("/api/transactions/?status=Active")) == [
         sessions["other"].pk,
         sessions["running"].pk,
     ]
@@ -132,12 +124,12 @@ def test_filter_by_status(api, sessions):
 
 def test_filter_by_start_time(api, sessions):
     after = iso(T0 + timedelta(hours=2))
-    assert ids(api.get(f"/api/transactions/?started_at_after={after}")) == [
+    assert listed(api.get(f"/api/transactions/?started_at_after={after}")) == [
         sessions["other"].pk,
         sessions["running"].pk,
     ]
     before = iso(T0 + timedelta(hours=1))
-    assert ids(api.get(f"/api/transactions/?started_at_before={before}")) == [sessions["old"].pk]
+    assert listed(api.get(f"/api/transactions/?started_at_before={before}")) == [sessions["old"].pk]
     response = api.get("/api/transactions/?started_at_after=last-week")
     assert response.status_code == 400
     assert "started_at" in response.json()
@@ -145,7 +137,7 @@ def test_filter_by_start_time(api, sessions):
 
 def test_ordering_by_energy_register(api, sessions):
     response = api.get("/api/transactions/?charge_point=CP-1&ordering=meter_last_wh")
-    assert ids(response) == [sessions["old"].pk, sessions["running"].pk]
+    assert listed(response) == [sessions["old"].pk, sessions["running"].pk]
 
 
 # --- A session's meter values -----------------------------------------------------------------
@@ -160,7 +152,7 @@ def test_meter_values_of_a_session_oldest_first_and_only_its_own(api, sessions):
     MeterValueFactory(transaction=None, charge_point=session.charge_point, timestamp=T0)
 
     response = api.get(f"/api/transactions/{session.pk}/meter-values/")
-    assert ids(response) == [early.pk, middle.pk, late.pk]
+    assert listed(response) == [early.pk, middle.pk, late.pk]
     row = response.json()["results"][0]
     assert row["transaction"] == session.pk
     assert row["charge_point"] == "CP-1"
@@ -186,7 +178,7 @@ def test_meter_values_of_a_session_ignore_the_transaction_filters(api, sessions)
     session = sessions["old"]
     value = MeterValueFactory(transaction=session)
     response = api.get(f"/api/transactions/{session.pk}/meter-values/?status=Active")
-    assert ids(response) == [value.pk]
+    assert listed(response) == [value.pk]
 
 
 def test_meter_values_of_an_unknown_session_is_404(api):
@@ -206,7 +198,7 @@ def test_meter_values_filter_by_transaction(api, sessions):
     mine = MeterValueFactory(transaction=sessions["running"])
     MeterValueFactory(transaction=sessions["old"])
     MeterValueFactory(transaction=None)
-    assert ids(api.get(f"/api/meter-values/?transaction={sessions['running'].pk}")) == [mine.pk]
+    assert listed(api.get(f"/api/meter-values/?transaction={sessions['running'].pk}")) == [mine.pk]
     response = api.get("/api/meter-values/?transaction=999999")
     assert response.status_code == 400
     assert "transaction" in response.json()
@@ -218,18 +210,18 @@ def test_meter_values_filter_by_measurand(api, sessions):
     power = MeterValueFactory(
         transaction=session, measurand="Power.Active.Import", unit="W", value="7200"
     )
-    assert ids(api.get("/api/meter-values/?measurand=Power.Active.Import")) == [power.pk]
+    assert listed(api.get("/api/meter-values/?measurand=Power.Active.Import")) == [power.pk]
     response = api.get("/api/meter-values/", {"measurand": "Energy.Active.Import.Register"})
-    assert ids(response) == [energy.pk]
+    assert listed(response) == [energy.pk]
 
 
 def test_meter_values_filter_by_charge_point_and_time(api, sessions):
     a = MeterValueFactory(transaction=sessions["running"], timestamp=T0)
     b = MeterValueFactory(transaction=sessions["other"], timestamp=T0 + timedelta(hours=5))
-    assert ids(api.get("/api/meter-values/?charge_point=CP-2")) == [b.pk]
+    assert listed(api.get("/api/meter-values/?charge_point=CP-2")) == [b.pk]
     after = iso(T0 + timedelta(hours=1))
-    assert ids(api.get(f"/api/meter-values/?timestamp_after={after}")) == [b.pk]
-    assert ids(api.get("/api/meter-values/?ordering=-timestamp")) == [b.pk, a.pk]
+    assert listed(api.get(f"/api/meter-values/?timestamp_after={after}")) == [b.pk]
+    assert listed(api.get("/api/meter-values/?ordering=-timestamp")) == [b.pk, a.pk]
 
 
 def test_meter_values_are_read_only(api, sessions):
