@@ -142,3 +142,22 @@ class StatusNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}/{self.evse_id}/{self.connector_id}: {self.status}"
+
+
+class SecurityEvent(models.Model):
+    """A SecurityEventNotification (OCPP 2.0.1, and the 1.6 security extension)."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="security_events"
+    )
+    type = models.CharField(max_length=50)
+    timestamp = models.DateTimeField()
+    tech_info = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["charge_point", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}: {self.type}"

@@ -13,6 +13,7 @@ from chargepoints.models import (
     Connector,
     Evse,
     RegistrationStatus,
+    SecurityEvent,
     StatusNotification,
 )
 
@@ -183,3 +184,11 @@ def connector_record_status(
         connector.info = info
         connector.save(update_fields=[*current, "info", "updated_at"])
     return notification
+
+
+def security_event_record(
+    *, charge_point_id: str, type: str, timestamp: datetime, tech_info: str = ""
+) -> SecurityEvent:
+    return SecurityEvent.objects.create(
+        charge_point_id=charge_point_id, type=type, timestamp=timestamp, tech_info=tech_info
+    )

@@ -9,6 +9,7 @@ LISTS = [
     ("chargepoints", "chargepoint-list"),
     ("connectors", "connector-list"),
     ("status_notifications", "statusnotification-list"),
+    ("security_events", "securityevent-list"),
     ("id_tokens", "idtoken-list"),
     ("transactions", "transaction-list"),
     ("meter_values", "metervalue-list"),

@@ -32,6 +32,7 @@ from core.time import utc_now
 from csms.charge_point import CsmsChargePoint, LoggedConnection, db
 from csms.message_log import MessageLog
 from csms.v16.charge_point import ChargePoint16
+from csms.v201.charge_point import ChargePoint201
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ CHARGE_POINT_ID = re.compile(CHARGE_POINT_ID_PATTERN)
 
 # Subprotocol → ChargePoint class, in the server's order of preference.
 CHARGE_POINT_CLASSES: dict[str, type[CsmsChargePoint]] = {
+    "ocpp2.0.1": ChargePoint201,
     "ocpp1.6": ChargePoint16,
 }
 

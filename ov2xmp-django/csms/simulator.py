@@ -1,5 +1,5 @@
-"""A simulated OCPP 1.6J charger: a real websocket client speaking OCPP to a
-real CSMS. The tests use it, and so can a developer without a charger:
+"""A simulated charger (OCPP 1.6J or 2.0.1): a real websocket client speaking
+OCPP to a real CSMS. The tests use it, and so can a developer without a charger:
 
     async with simulated_charger("ws://127.0.0.1:9000/ws/ocpp/", "CP-1") as charger:
         await charger.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ocpp.v16 import ChargePoint as ChargePoint16Client
+from ocpp.v201 import ChargePoint as ChargePoint201Client
 from websockets.asyncio.client import ClientConnection, connect
 
 
@@ -24,6 +25,18 @@ class SimulatedCharger16(ChargePoint16Client):
     websocket: ClientConnection
 
 
+class SimulatedCharger201(ChargePoint201Client):
+    """The same for OCPP 2.0.1."""
+
+    websocket: ClientConnection
+
+
+SIMULATORS: dict[str, type[SimulatedCharger16] | type[SimulatedCharger201]] = {
+    "ocpp1.6": SimulatedCharger16,
+    "ocpp2.0.1": SimulatedCharger201,
+}
+
+
 @contextlib.asynccontextmanager
 async def simulated_charger(
     base_url: str,
@@ -32,14 +45,17 @@ async def simulated_charger(
     subprotocols: tuple[str, ...] = ("ocpp1.6",),
     response_timeout: float = 10,
     **connect_options: Any,
-) -> AsyncIterator[SimulatedCharger16]:
+) -> AsyncIterator[Any]:
+    """Connect, offering ``subprotocols``; the client speaks the version the
+    server chose."""
     websocket = await connect(
         base_url + charge_point_id,
         subprotocols=list(subprotocols),  # type: ignore[arg-type]
         open_timeout=10,
         **connect_options,
     )
-    charger = SimulatedCharger16(charge_point_id, websocket, response_timeout=response_timeout)
+    simulator = SIMULATORS.get(websocket.subprotocol or "", SimulatedCharger16)
+    charger = simulator(charge_point_id, websocket, response_timeout=response_timeout)
     charger.websocket = websocket
     listener = asyncio.create_task(charger.start())
     try:

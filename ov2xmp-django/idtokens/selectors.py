@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from idtokens.models import IdToken, IdTokenStatus
+from idtokens.models import IdToken, IdTokenStatus, IdTokenType
 from transactions.models import Transaction, TransactionStatus
 
 CONCURRENT_TX = "ConcurrentTx"
@@ -21,10 +21,17 @@ class Authorization:
     id_token: IdToken | None = None
     expires_at: datetime | None = None
     parent_value: str | None = None
+    parent_type: str | None = None
 
     @property
     def accepted(self) -> bool:
         return self.status == IdTokenStatus.ACCEPTED
+
+    @property
+    def known(self) -> bool:
+        """False for a token the platform has never heard of (OCPP 2.0.1
+        answers ``Unknown`` where 1.6 answers ``Invalid``)."""
+        return self.id_token is not None or self.status != IdTokenStatus.INVALID
 
 
 def idtoken_find(*, value: str, type: str | None = None) -> IdToken | None:
@@ -48,10 +55,13 @@ def idtoken_authorize(
     ``exclude_transaction_id`` leaves the transaction being started out of the
     concurrency check.
     """
+    if type == IdTokenType.NO_AUTHORIZATION:
+        # OCPP 2.0.1: the charger needs no authorization (free vend, plug and charge
+        # without a token); there is nothing to look up.
+        return Authorization(status=IdTokenStatus.ACCEPTED)
     token = idtoken_find(value=value, type=type)
     if token is None:
         return Authorization(status=IdTokenStatus.INVALID)
-    parent_value = token.parent.value if token.parent else None
     status = token.status
     if status == IdTokenStatus.ACCEPTED and token.expires_at and token.expires_at <= at:
         status = IdTokenStatus.EXPIRED
@@ -66,5 +76,9 @@ def idtoken_authorize(
         if running.exists():
             status = CONCURRENT_TX
     return Authorization(
-        status=status, id_token=token, expires_at=token.expires_at, parent_value=parent_value
+        status=status,
+        id_token=token,
+        expires_at=token.expires_at,
+        parent_value=token.parent.value if token.parent else None,
+        parent_type=token.parent.type if token.parent else None,
     )

@@ -46,7 +46,7 @@ def url_host(host: str) -> str:
 def banner(*, api: str | None, ocpp: str | None) -> str:
     lines = ["", "O-V2X-MP is running", f"  data:     {settings.DATA_DIR}"]
     if ocpp:
-        lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J)")
+        lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J, 2.0.1)")
     if api:
         lines += [
             f"  API:      {api}/api/",

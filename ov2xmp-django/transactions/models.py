@@ -59,6 +59,13 @@ class Transaction(models.Model):
     )
     meter_last_at = models.DateTimeField(null=True, blank=True)
 
+    # OCPP 2.0.1 reports these with each TransactionEvent.
+    charging_state = models.CharField(max_length=16, blank=True)
+    remote_start_id = models.IntegerField(null=True, blank=True)
+    last_seq_no = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Highest TransactionEvent seqNo applied (2.0.1)."
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,6 +93,33 @@ class Transaction(models.Model):
         if end is None or self.meter_start_wh is None:
             return None
         return end - self.meter_start_wh
+
+
+class TransactionEvent(models.Model):
+    """Every OCPP 2.0.1 TransactionEvent of a session, once per seqNo: a resent
+    event (after a reconnect) is recognised and not applied twice."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    seq_no = models.PositiveIntegerField()
+    event_type = models.CharField(max_length=16)
+    trigger_reason = models.CharField(max_length=32)
+    timestamp = models.DateTimeField()
+    offline = models.BooleanField(default=False)
+    charging_state = models.CharField(max_length=16, blank=True)
+    stopped_reason = models.CharField(max_length=32, blank=True)
+    id_token_value = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["transaction_id", "seq_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction", "seq_no"], name="transactionevent_unique_seq_no"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} #{self.seq_no} {self.event_type}"
 
 
 class MeterValue(models.Model):

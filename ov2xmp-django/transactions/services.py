@@ -11,7 +11,13 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction as db_transaction
 
 from idtokens.selectors import Authorization, idtoken_authorize
-from transactions.models import ENERGY_REGISTER, MeterValue, Transaction, TransactionStatus
+from transactions.models import (
+    ENERGY_REGISTER,
+    MeterValue,
+    Transaction,
+    TransactionEvent,
+    TransactionStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +45,34 @@ class MeterReading:
 class TransactionStarted:
     transaction: Transaction
     authorization: Authorization
+
+
+@dataclass(frozen=True)
+class TransactionEventRecorded:
+    transaction: Transaction
+    authorization: Authorization | None
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class TransactionEventData:
+    """One OCPP 2.0.1 TransactionEvent, version-neutral enough for the service."""
+
+    ocpp_transaction_id: str
+    event_type: str  # Started, Updated or Ended
+    seq_no: int
+    timestamp: datetime
+    trigger_reason: str
+    offline: bool = False
+    evse_id: int | None = None
+    connector_id: int | None = None
+    id_token_value: str = ""
+    id_token_type: str | None = None
+    charging_state: str = ""
+    stopped_reason: str = ""
+    remote_start_id: int | None = None
+    reservation_id: int | None = None
+    readings: list[MeterReading] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,6 +114,7 @@ def transaction_start(
     meter_start_wh: Decimal | None,
     reservation_id: int | None = None,
     ocpp_transaction_id: str | None = None,
+    id_token_type: str | None = None,
 ) -> TransactionStarted:
     """Record that a session started. The session is recorded whatever the
     token's status (the charger has started it; OCPP expects the CSMS to keep
@@ -105,11 +140,11 @@ def transaction_start(
     if found is not None:
         logger.info("%s: repeated start of transaction %s", charge_point_id, found.pk)
         authorization = idtoken_authorize(
-            value=id_token_value, at=started_at, exclude_transaction_id=found.pk
+            value=id_token_value, type=id_token_type, at=started_at, exclude_transaction_id=found.pk
         )
         return TransactionStarted(transaction=found, authorization=authorization)
 
-    authorization = idtoken_authorize(value=id_token_value, at=started_at)
+    authorization = idtoken_authorize(value=id_token_value, type=id_token_type, at=started_at)
     started = Transaction.objects.create(
         charge_point_id=charge_point_id,
         ocpp_version=ocpp_version,
@@ -266,3 +301,125 @@ def _advance_last_reading(transaction: Transaction, readings: list[MeterReading]
     at, wh = latest
     if transaction.meter_last_at is None or transaction.meter_last_at <= at:
         Transaction.objects.filter(pk=transaction.pk).update(meter_last_wh=wh, meter_last_at=at)
+
+
+def _first_register_wh(readings: list[MeterReading]) -> Decimal | None:
+    for reading in sorted(readings, key=lambda r: r.timestamp):
+        for sample in reading.sampled_values:
+            wh = _register_wh(sample)
+            if wh is not None:
+                return wh
+    return None
+
+
+@db_transaction.atomic
+def transaction_event_record(
+    *, charge_point_id: str, event: TransactionEventData
+) -> TransactionEventRecorded:
+    """Apply an OCPP 2.0.1 TransactionEvent. Events may come late, out of order
+    or twice (a charger resends its offline queue): each seqNo is applied once,
+    state fields only from the newest event, and the first event seen of an
+    unknown transaction starts it, whatever its type."""
+    session = (
+        Transaction.objects.select_for_update()
+        .filter(charge_point_id=charge_point_id, ocpp_transaction_id=event.ocpp_transaction_id)
+        .first()
+    )
+    authorization = None
+    if session is None:
+        started = transaction_start(
+            charge_point_id=charge_point_id,
+            ocpp_version="2.0.1",
+            evse_id=event.evse_id or 0,
+            connector_id=event.connector_id,
+            id_token_value=event.id_token_value,
+            id_token_type=event.id_token_type,
+            started_at=event.timestamp,
+            meter_start_wh=_first_register_wh(event.readings),
+            reservation_id=event.reservation_id,
+            ocpp_transaction_id=event.ocpp_transaction_id,
+        )
+        session = started.transaction
+        if event.id_token_value or event.id_token_type:
+            authorization = started.authorization
+    elif event.id_token_value:
+        authorization = idtoken_authorize(
+            value=event.id_token_value,
+            type=event.id_token_type,
+            at=event.timestamp,
+            exclude_transaction_id=session.pk,
+        )
+
+    _, created = TransactionEvent.objects.get_or_create(
+        transaction=session,
+        seq_no=event.seq_no,
+        defaults={
+            "event_type": event.event_type,
+            "trigger_reason": event.trigger_reason,
+            "timestamp": event.timestamp,
+            "offline": event.offline,
+            "charging_state": event.charging_state,
+            "stopped_reason": event.stopped_reason,
+            "id_token_value": event.id_token_value,
+        },
+    )
+    if not created:
+        logger.info(
+            "%s: TransactionEvent %s #%s already applied",
+            charge_point_id,
+            event.ocpp_transaction_id,
+            event.seq_no,
+        )
+        return TransactionEventRecorded(
+            transaction=session, authorization=authorization, duplicate=True
+        )
+
+    if event.readings:
+        _record_readings(
+            charge_point_id=charge_point_id,
+            evse_id=session.evse_id,
+            connector_id=session.connector_id,
+            transaction=session,
+            readings=event.readings,
+        )
+        session.refresh_from_db()
+    _apply_event(session, event, authorization)
+    return TransactionEventRecorded(
+        transaction=session, authorization=authorization, duplicate=False
+    )
+
+
+def _apply_event(
+    session: Transaction, event: TransactionEventData, authorization: Authorization | None
+) -> None:
+    # Facts that arrive once, in whichever event carries them.
+    if not session.evse_id and event.evse_id:
+        session.evse_id = event.evse_id
+    if session.connector_id is None and event.connector_id is not None:
+        session.connector_id = event.connector_id
+    if event.id_token_value and not session.id_token_value:
+        session.id_token_value = event.id_token_value
+        if authorization is not None:
+            session.id_token = authorization.id_token
+            session.authorization_status = authorization.status
+    if event.remote_start_id is not None:
+        session.remote_start_id = event.remote_start_id
+    if event.reservation_id is not None:
+        session.reservation_id = event.reservation_id
+    if event.event_type == "Started" or event.timestamp < session.started_at:
+        session.started_at = min(session.started_at, event.timestamp)
+
+    # State that only the newest event may set.
+    if session.last_seq_no is None or event.seq_no > session.last_seq_no:
+        session.last_seq_no = event.seq_no
+        if event.charging_state:
+            session.charging_state = event.charging_state
+
+    if event.event_type == "Ended" and session.status != TransactionStatus.ENDED:
+        session.status = TransactionStatus.ENDED
+        session.stopped_at = event.timestamp
+        # 2.0.1: a stoppedReason left out means Local.
+        session.stop_reason = event.stopped_reason or "Local"
+        session.stop_id_token_value = event.id_token_value
+        session.meter_stop_wh = session.meter_last_wh
+    session.save()

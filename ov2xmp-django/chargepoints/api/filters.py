@@ -1,6 +1,6 @@
 import django_filters
 
-from chargepoints.models import ChargePoint, Connector, StatusNotification
+from chargepoints.models import ChargePoint, Connector, SecurityEvent, StatusNotification
 from core.api.filters import charge_point_filter
 
 
@@ -34,3 +34,12 @@ class StatusNotificationFilter(django_filters.FilterSet):
     class Meta:
         model = StatusNotification
         fields = ["charge_point", "evse_id", "connector_id", "status", "error_code", "timestamp"]
+
+
+class SecurityEventFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+    timestamp = django_filters.IsoDateTimeFromToRangeFilter()
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["charge_point", "type", "timestamp"]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from chargepoints.models import ChargePoint, Connector, Evse, StatusNotification
+from chargepoints.models import ChargePoint, Connector, Evse, SecurityEvent, StatusNotification
 
 REPORTED_FIELDS = [
     "ocpp_version",
@@ -100,4 +100,11 @@ class StatusNotificationSerializer(serializers.ModelSerializer):
             "timestamp",
             "received_at",
         ]
+        read_only_fields = fields
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "charge_point", "type", "timestamp", "tech_info", "received_at"]
         read_only_fields = fields

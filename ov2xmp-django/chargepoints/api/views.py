@@ -1,12 +1,18 @@
 from rest_framework import viewsets
 
-from chargepoints.api.filters import ChargePointFilter, ConnectorFilter, StatusNotificationFilter
+from chargepoints.api.filters import (
+    ChargePointFilter,
+    ConnectorFilter,
+    SecurityEventFilter,
+    StatusNotificationFilter,
+)
 from chargepoints.api.serializers import (
     ChargePointSerializer,
     ConnectorSerializer,
+    SecurityEventSerializer,
     StatusNotificationSerializer,
 )
-from chargepoints.models import ChargePoint, Connector, StatusNotification
+from chargepoints.models import ChargePoint, Connector, SecurityEvent, StatusNotification
 from core.api.views import ProtectedDestroyMixin
 
 
@@ -38,4 +44,13 @@ class StatusNotificationViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = StatusNotification.objects.all()
     serializer_class = StatusNotificationSerializer
     filterset_class = StatusNotificationFilter
+    ordering_fields = ["timestamp", "received_at"]
+
+
+class SecurityEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Security events chargers reported (SecurityEventNotification), newest first."""
+
+    queryset = SecurityEvent.objects.all()
+    serializer_class = SecurityEventSerializer
+    filterset_class = SecurityEventFilter
     ordering_fields = ["timestamp", "received_at"]

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chargepoints.models import ChargePoint, RegistrationStatus, StatusNotification
+from chargepoints.models import ChargePoint, RegistrationStatus, SecurityEvent, StatusNotification
 from chargepoints.tests.factories import (
     T0,
     ChargePointFactory,
@@ -488,3 +488,18 @@ def test_lists_need_a_constant_number_of_queries(api, path):
     for number in range(1, 6):
         add_charger(f"CP-{number}")
     assert queries_for(api, path) == one
+
+
+def test_security_events_list_newest_first_and_filter(api):
+    cp1, cp2 = ChargePointFactory(id="CP-1"), ChargePointFactory(id="CP-2")
+    SecurityEvent.objects.create(charge_point=cp1, type="FirmwareUpdated", timestamp=T0)
+    later = SecurityEvent.objects.create(
+        charge_point=cp1, type="TamperDetectionActivated", timestamp=T0 + timedelta(hours=1)
+    )
+    SecurityEvent.objects.create(charge_point=cp2, type="FirmwareUpdated", timestamp=T0)
+    assert listed(api.get("/api/security-events/?charge_point=CP-1"), "type") == [
+        "TamperDetectionActivated",
+        "FirmwareUpdated",
+    ]
+    assert listed(api.get("/api/security-events/?type=TamperDetectionActivated")) == [later.pk]
+    assert api.post("/api/security-events/", {}).status_code == 405

@@ -19,6 +19,7 @@ LIST_PATHS = [
     "/api/chargepoints/",
     "/api/connectors/",
     "/api/status-notifications/",
+    "/api/security-events/",
     "/api/id-tokens/",
     "/api/transactions/",
     "/api/meter-values/",
@@ -295,6 +296,7 @@ def test_the_asgi_app_answers_404_for_a_missing_static_file(db):
     [
         "/api/connectors/",
         "/api/status-notifications/",
+        "/api/security-events/",
         "/api/transactions/",
         "/api/meter-values/",
         "/api/ocpp-messages/",

@@ -25,7 +25,7 @@ def boot() -> call.BootNotification:
 
 @pytest.mark.parametrize(
     "offered",
-    [pytest.param(["ocpp2.0.1"], id="only-unsupported"), pytest.param([], id="none")],
+    [pytest.param(["ocpp0.9"], id="only-unsupported"), pytest.param([], id="none")],
 )
 async def test_without_a_supported_subprotocol_the_socket_is_closed_with_a_reason(csms, offered):
     async with connect(csms.url + "CP-PROTO", subprotocols=offered or None) as websocket:

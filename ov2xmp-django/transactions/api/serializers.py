@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from transactions.models import MeterValue, Transaction
+from transactions.models import MeterValue, Transaction, TransactionEvent
 
 
 class MeterValueSerializer(serializers.ModelSerializer):
@@ -54,7 +54,28 @@ class TransactionSerializer(serializers.ModelSerializer):
             "meter_last_wh",
             "meter_last_at",
             "energy_wh",
+            "charging_state",
+            "remote_start_id",
+            "last_seq_no",
             "created_at",
             "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class TransactionEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransactionEvent
+        fields = [
+            "id",
+            "seq_no",
+            "event_type",
+            "trigger_reason",
+            "timestamp",
+            "offline",
+            "charging_state",
+            "stopped_reason",
+            "id_token_value",
+            "received_at",
         ]
         read_only_fields = fields

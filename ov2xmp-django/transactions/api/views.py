@@ -5,8 +5,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from transactions.api.filters import MeterValueFilter, TransactionFilter
-from transactions.api.serializers import MeterValueSerializer, TransactionSerializer
-from transactions.models import MeterValue, Transaction
+from transactions.api.serializers import (
+    MeterValueSerializer,
+    TransactionEventSerializer,
+    TransactionSerializer,
+)
+from transactions.models import MeterValue, Transaction, TransactionEvent
 
 
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
@@ -26,6 +30,14 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
         )
         page = self.paginate_queryset(values)
         return self.get_paginated_response(MeterValueSerializer(page, many=True).data)
+
+    @extend_schema(responses=TransactionEventSerializer(many=True), filters=False)
+    @action(detail=True, url_path="events", filterset_class=None)
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        """The session's OCPP 2.0.1 TransactionEvents in seqNo order (paginated)."""
+        events = TransactionEvent.objects.filter(transaction=self.get_object()).order_by("seq_no")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(TransactionEventSerializer(page, many=True).data)
 
 
 class MeterValueViewSet(viewsets.ReadOnlyModelViewSet):

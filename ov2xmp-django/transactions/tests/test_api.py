@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from chargepoints.tests.factories import T0, ChargePointFactory
 from core.testing import iso, listed
 from idtokens.tests.factories import IdTokenFactory
-from transactions.models import Transaction, TransactionStatus
+from transactions.models import Transaction, TransactionEvent, TransactionStatus
 from transactions.tests.factories import MeterValueFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +249,22 @@ def test_lists_need_a_constant_number_of_queries(api, path):
     for _ in range(5):
         MeterValueFactory(transaction=TransactionFactory(id_token=IdTokenFactory()))
     assert queries() == one
+
+
+def test_a_sessions_events_are_listed_in_seq_no_order(api):
+    session = TransactionFactory(ocpp_version="2.0.1")
+    for seq_no, kind in [(2, "Ended"), (0, "Started"), (1, "Updated")]:
+        TransactionEvent.objects.create(
+            transaction=session,
+            seq_no=seq_no,
+            event_type=kind,
+            trigger_reason="ChargingStateChanged",
+            timestamp=T0 + timedelta(minutes=seq_no),
+        )
+    other = TransactionFactory()
+    TransactionEvent.objects.create(
+        transaction=other, seq_no=0, event_type="Started", trigger_reason="Authorized", timestamp=T0
+    )
+    response = api.get(f"/api/transactions/{session.pk}/events/")
+    assert listed(response, "event_type") == ["Started", "Updated", "Ended"]
+    assert api.get("/api/transactions/99999/events/").status_code == 404
