@@ -10,7 +10,7 @@ import pytest
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
-from chargepoints.models import ChargePoint, Connector, StatusNotification
+from chargepoints.models import ChargePoint, Connector, SecurityEvent, StatusNotification
 from core.testing import iso
 from csms.simulator import simulated_charger
 from idtokens.models import IdToken
@@ -314,3 +314,25 @@ async def test_every_frame_is_logged_with_its_action(csms):
         charge_point_id="CP-LOG", action="DataTransfer", direction="received"
     )
     assert transfer.payload == {"vendorId": "com.acme", "data": "payload"}
+
+
+async def test_security_extension_notifications(csms):
+    async with simulated_charger(csms.url, "CP-SEC16") as charger:
+        await boot(charger)
+        await charger.call(
+            call.SecurityEventNotification(
+                type="InvalidCentralSystemCertificate", timestamp=iso(T0), tech_info="expired"
+            )
+        )
+        await charger.call(call.LogStatusNotification(status="Uploading", request_id=3))
+        await charger.call(
+            call.SignedFirmwareStatusNotification(status="SignatureVerified", request_id=4)
+        )
+        cp = await ChargePoint.objects.aget(id="CP-SEC16")
+        event = await SecurityEvent.objects.aget(charge_point=cp)
+    assert (event.type, event.timestamp, event.tech_info) == (
+        "InvalidCentralSystemCertificate",
+        T0,
+        "expired",
+    )
+    assert (cp.diagnostics_status, cp.firmware_status) == ("Uploading", "SignatureVerified")

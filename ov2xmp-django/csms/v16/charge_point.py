@@ -21,6 +21,7 @@ from chargepoints.services import (
     chargepoint_record_firmware_status,
     chargepoint_record_heartbeat,
     connector_record_status,
+    security_event_record,
 )
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
@@ -247,3 +248,35 @@ class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
             charge_point_id=self.id, status=status, at=utc_now()
         )
         return call_result.FirmwareStatusNotification()
+
+    # --- The OCPP 1.6 security extension (Security Whitepaper, edition 3) ---------------
+
+    @on(Action.security_event_notification)
+    async def on_security_event_notification(
+        self, type: str, timestamp: str, tech_info: str = ""
+    ) -> call_result.SecurityEventNotification:
+        await db(security_event_record)(
+            charge_point_id=self.id,
+            type=type,
+            timestamp=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
+            tech_info=tech_info,
+        )
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status_notification(
+        self, status: str, request_id: int | None = None
+    ) -> call_result.LogStatusNotification:
+        await db(chargepoint_record_diagnostics_status)(
+            charge_point_id=self.id, status=status, at=utc_now()
+        )
+        return call_result.LogStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status_notification(
+        self, status: str, request_id: int | None = None
+    ) -> call_result.SignedFirmwareStatusNotification:
+        await db(chargepoint_record_firmware_status)(
+            charge_point_id=self.id, status=status, at=utc_now()
+        )
+        return call_result.SignedFirmwareStatusNotification()
