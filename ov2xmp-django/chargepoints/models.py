@@ -161,3 +161,65 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}: {self.type}"
+
+
+class DeviceModelReport(models.Model):
+    """A report (NotifyReport parts with one requestId) of an OCPP 2.0.1
+    charger's device model; complete once the last part (tbc false) and every
+    part before it have arrived."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="device_model_reports"
+    )
+    request_id = models.IntegerField()
+    generated_at = models.DateTimeField()
+    seq_nos = models.JSONField(default=list, help_text="The part numbers received.")
+    last_seq_no = models.IntegerField(null=True, blank=True, help_text="Known once tbc is false.")
+    complete = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "request_id"], name="devicemodelreport_unique_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} report {self.request_id}"
+
+
+class DeviceModelVariable(models.Model):
+    """One attribute of one variable of one component (OCPP 2.0.1 device
+    model), as last reported."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="device_model_variables"
+    )
+    component_name = models.CharField(max_length=50)
+    component_instance = models.CharField(max_length=50, blank=True)
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    variable_name = models.CharField(max_length=50)
+    variable_instance = models.CharField(max_length=50, blank=True)
+    attribute_type = models.CharField(max_length=8, default="Actual")
+    value = models.TextField(blank=True)
+    mutability = models.CharField(max_length=10, blank=True)
+    persistent = models.BooleanField(null=True, blank=True)
+    constant = models.BooleanField(null=True, blank=True)
+    characteristics = models.JSONField(
+        null=True, blank=True, help_text="unit, dataType, minLimit, maxLimit, valuesList, …"
+    )
+    report = models.ForeignKey(
+        DeviceModelReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point_id", "component_name", "variable_name", "attribute_type"]
+        indexes = [models.Index(fields=["charge_point", "component_name", "variable_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.component_name}.{self.variable_name}[{self.attribute_type}]={self.value}"

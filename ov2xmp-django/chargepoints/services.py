@@ -3,14 +3,17 @@ OCPP handlers of every version translate their payloads into these calls."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
 from chargepoints.models import (
     ChargePoint,
     Connector,
+    DeviceModelReport,
+    DeviceModelVariable,
     Evse,
     RegistrationStatus,
     SecurityEvent,
@@ -192,3 +195,64 @@ def security_event_record(
     return SecurityEvent.objects.create(
         charge_point_id=charge_point_id, type=type, timestamp=timestamp, tech_info=tech_info
     )
+
+
+@dataclass(frozen=True)
+class ReportedAttribute:
+    component_name: str
+    variable_name: str
+    component_instance: str = ""
+    evse_id: int | None = None
+    connector_id: int | None = None
+    variable_instance: str = ""
+    attribute_type: str = "Actual"
+    value: str = ""
+    mutability: str = ""
+    persistent: bool | None = None
+    constant: bool | None = None
+    characteristics: dict[str, Any] | None = None
+
+
+@transaction.atomic
+def device_model_record_report(
+    *,
+    charge_point_id: str,
+    request_id: int,
+    generated_at: datetime,
+    seq_no: int,
+    tbc: bool,
+    attributes: list[ReportedAttribute],
+) -> DeviceModelReport:
+    """Store one part of a NotifyReport. Each part is applied as it comes (a
+    part never waits for the others, so nothing is lost if the rest never
+    arrives); the report is complete when every part up to the last is in."""
+    report, _ = DeviceModelReport.objects.select_for_update().get_or_create(
+        charge_point_id=charge_point_id,
+        request_id=request_id,
+        defaults={"generated_at": generated_at},
+    )
+    for attribute in attributes:
+        fields = asdict(attribute)
+        identity = {
+            key: fields.pop(key)
+            for key in (
+                "component_name",
+                "component_instance",
+                "evse_id",
+                "connector_id",
+                "variable_name",
+                "variable_instance",
+                "attribute_type",
+            )
+        }
+        DeviceModelVariable.objects.update_or_create(
+            charge_point_id=charge_point_id, **identity, defaults={**fields, "report": report}
+        )
+    report.seq_nos = sorted({*report.seq_nos, seq_no})
+    if not tbc:
+        report.last_seq_no = seq_no
+    report.complete = report.last_seq_no is not None and report.seq_nos == list(
+        range(report.last_seq_no + 1)
+    )
+    report.save()
+    return report

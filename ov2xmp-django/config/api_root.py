@@ -10,6 +10,8 @@ LISTS = [
     ("connectors", "connector-list"),
     ("status_notifications", "statusnotification-list"),
     ("security_events", "securityevent-list"),
+    ("device_model_variables", "devicemodelvariable-list"),
+    ("device_model_reports", "devicemodelreport-list"),
     ("id_tokens", "idtoken-list"),
     ("transactions", "transaction-list"),
     ("meter_values", "metervalue-list"),

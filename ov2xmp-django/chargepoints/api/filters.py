@@ -1,6 +1,13 @@
 import django_filters
 
-from chargepoints.models import ChargePoint, Connector, SecurityEvent, StatusNotification
+from chargepoints.models import (
+    ChargePoint,
+    Connector,
+    DeviceModelReport,
+    DeviceModelVariable,
+    SecurityEvent,
+    StatusNotification,
+)
 from core.api.filters import charge_point_filter
 
 
@@ -43,3 +50,27 @@ class SecurityEventFilter(django_filters.FilterSet):
     class Meta:
         model = SecurityEvent
         fields = ["charge_point", "type", "timestamp"]
+
+
+class DeviceModelVariableFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = DeviceModelVariable
+        fields = {
+            "charge_point": ["exact"],
+            "component_name": ["exact", "icontains"],
+            "component_instance": ["exact"],
+            "evse_id": ["exact"],
+            "variable_name": ["exact", "icontains"],
+            "attribute_type": ["exact"],
+            "mutability": ["exact"],
+        }
+
+
+class DeviceModelReportFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = DeviceModelReport
+        fields = ["charge_point", "request_id", "complete"]

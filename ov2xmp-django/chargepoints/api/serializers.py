@@ -1,6 +1,14 @@
 from rest_framework import serializers
 
-from chargepoints.models import ChargePoint, Connector, Evse, SecurityEvent, StatusNotification
+from chargepoints.models import (
+    ChargePoint,
+    Connector,
+    DeviceModelReport,
+    DeviceModelVariable,
+    Evse,
+    SecurityEvent,
+    StatusNotification,
+)
 
 REPORTED_FIELDS = [
     "ocpp_version",
@@ -107,4 +115,45 @@ class SecurityEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = SecurityEvent
         fields = ["id", "charge_point", "type", "timestamp", "tech_info", "received_at"]
+        read_only_fields = fields
+
+
+class DeviceModelVariableSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeviceModelVariable
+        fields = [
+            "id",
+            "charge_point",
+            "component_name",
+            "component_instance",
+            "evse_id",
+            "connector_id",
+            "variable_name",
+            "variable_instance",
+            "attribute_type",
+            "value",
+            "mutability",
+            "persistent",
+            "constant",
+            "characteristics",
+            "report",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DeviceModelReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeviceModelReport
+        fields = [
+            "id",
+            "charge_point",
+            "request_id",
+            "generated_at",
+            "seq_nos",
+            "last_seq_no",
+            "complete",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields

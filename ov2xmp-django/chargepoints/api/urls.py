@@ -3,6 +3,8 @@ from rest_framework.routers import SimpleRouter
 from chargepoints.api.views import (
     ChargePointViewSet,
     ConnectorViewSet,
+    DeviceModelReportViewSet,
+    DeviceModelVariableViewSet,
     SecurityEventViewSet,
     StatusNotificationViewSet,
 )
@@ -12,5 +14,7 @@ router.register("chargepoints", ChargePointViewSet)
 router.register("connectors", ConnectorViewSet)
 router.register("status-notifications", StatusNotificationViewSet)
 router.register("security-events", SecurityEventViewSet)
+router.register("device-model-variables", DeviceModelVariableViewSet)
+router.register("device-model-reports", DeviceModelReportViewSet)
 
 urlpatterns = router.urls

@@ -3,16 +3,27 @@ from rest_framework import viewsets
 from chargepoints.api.filters import (
     ChargePointFilter,
     ConnectorFilter,
+    DeviceModelReportFilter,
+    DeviceModelVariableFilter,
     SecurityEventFilter,
     StatusNotificationFilter,
 )
 from chargepoints.api.serializers import (
     ChargePointSerializer,
     ConnectorSerializer,
+    DeviceModelReportSerializer,
+    DeviceModelVariableSerializer,
     SecurityEventSerializer,
     StatusNotificationSerializer,
 )
-from chargepoints.models import ChargePoint, Connector, SecurityEvent, StatusNotification
+from chargepoints.models import (
+    ChargePoint,
+    Connector,
+    DeviceModelReport,
+    DeviceModelVariable,
+    SecurityEvent,
+    StatusNotification,
+)
 from core.api.views import ProtectedDestroyMixin
 
 
@@ -54,3 +65,22 @@ class SecurityEventViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SecurityEventSerializer
     filterset_class = SecurityEventFilter
     ordering_fields = ["timestamp", "received_at"]
+
+
+class DeviceModelVariableViewSet(viewsets.ReadOnlyModelViewSet):
+    """An OCPP 2.0.1 charger's device model: each attribute of each variable of
+    each component, as last reported (NotifyReport)."""
+
+    queryset = DeviceModelVariable.objects.all()
+    serializer_class = DeviceModelVariableSerializer
+    filterset_class = DeviceModelVariableFilter
+    ordering_fields = ["component_name", "variable_name", "updated_at"]
+
+
+class DeviceModelReportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Device model reports by requestId, with the parts received so far."""
+
+    queryset = DeviceModelReport.objects.all()
+    serializer_class = DeviceModelReportSerializer
+    filterset_class = DeviceModelReportFilter
+    ordering_fields = ["created_at", "request_id"]

@@ -12,7 +12,14 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 
-from chargepoints.models import ChargePoint, Connector, SecurityEvent, StatusNotification
+from chargepoints.models import (
+    ChargePoint,
+    Connector,
+    DeviceModelReport,
+    DeviceModelVariable,
+    SecurityEvent,
+    StatusNotification,
+)
 from core.testing import iso
 from csms.simulator import simulated_charger
 from idtokens.models import IdToken
@@ -290,3 +297,48 @@ async def test_a_charger_that_moves_from_16_to_201_keeps_its_history(csms):
     assert cp.ocpp_version == "2.0.1"
     assert sorted(versions) == ["1.6", "2.0.1"]
     assert await StatusNotification.objects.filter(charge_point=cp).acount() == 1
+
+
+def report_part(seq_no: int, tbc: bool, items: list[tuple[str, str, str]]) -> call.NotifyReport:
+    return call.NotifyReport(
+        request_id=5,
+        generated_at=iso(T0),
+        seq_no=seq_no,
+        tbc=tbc,
+        report_data=[
+            {
+                "component": {
+                    "name": component,
+                    **({"evse": {"id": 1}} if component == "EVSE" else {}),
+                },
+                "variable": {"name": variable},
+                "variable_attribute": [{"value": value, "mutability": "ReadWrite"}],
+                "variable_characteristics": {"data_type": "string", "supports_monitoring": False},
+            }
+            for component, variable, value in items
+        ],
+    )
+
+
+async def test_a_multi_part_report_is_assembled_per_request_id(csms):
+    async with simulated_charger(csms.url, "CP-DM", subprotocols=V201) as charger:
+        await boot(charger)
+        # Parts arrive out of order; the report is complete only with all of them.
+        await charger.call(report_part(1, False, [("EVSE", "Power", "22000")]))
+        report = await DeviceModelReport.objects.aget(charge_point_id="CP-DM", request_id=5)
+        assert not report.complete
+        await charger.call(report_part(0, True, [("OCPPCommCtrlr", "HeartbeatInterval", "300")]))
+        await charger.call(report_part(0, True, [("OCPPCommCtrlr", "HeartbeatInterval", "60")]))
+        report = await DeviceModelReport.objects.aget(charge_point_id="CP-DM", request_id=5)
+        variables = {
+            (v.component_name, v.evse_id, v.variable_name): (v.value, v.characteristics)
+            async for v in DeviceModelVariable.objects.filter(charge_point_id="CP-DM")
+        }
+    assert (report.complete, report.seq_nos, report.last_seq_no) == (True, [0, 1], 1)
+    assert variables == {
+        ("EVSE", 1, "Power"): ("22000", {"data_type": "string", "supports_monitoring": False}),
+        ("OCPPCommCtrlr", None, "HeartbeatInterval"): (
+            "60",  # a part sent again updates, it does not duplicate
+            {"data_type": "string", "supports_monitoring": False},
+        ),
+    }

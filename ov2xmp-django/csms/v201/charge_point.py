@@ -17,11 +17,13 @@ from ocpp.v201.enums import Action, DataTransferStatusEnumType
 from chargepoints.models import RegistrationStatus
 from chargepoints.services import (
     BootInfo,
+    ReportedAttribute,
     chargepoint_record_boot,
     chargepoint_record_diagnostics_status,
     chargepoint_record_firmware_status,
     chargepoint_record_heartbeat,
     connector_record_status,
+    device_model_record_report,
     security_event_record,
 )
 from core.time import format_timestamp, utc_now
@@ -72,6 +74,32 @@ def sampled_value(sample: dict[str, Any]) -> SampledValue:
         context=sample.get("context", "Sample.Periodic"),
         location=sample.get("location", "Outlet"),
     )
+
+
+def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttribute]:
+    attributes = []
+    for item in report_data:
+        component, variable = item["component"], item["variable"]
+        evse = component.get("evse") or {}
+        characteristics = item.get("variable_characteristics")
+        for attribute in item["variable_attribute"]:
+            attributes.append(
+                ReportedAttribute(
+                    component_name=component["name"],
+                    component_instance=component.get("instance", ""),
+                    evse_id=evse.get("id"),
+                    connector_id=evse.get("connector_id"),
+                    variable_name=variable["name"],
+                    variable_instance=variable.get("instance", ""),
+                    attribute_type=attribute.get("type", "Actual"),
+                    value=attribute.get("value", ""),
+                    mutability=attribute.get("mutability", ""),
+                    persistent=attribute.get("persistent"),
+                    constant=attribute.get("constant"),
+                    characteristics=characteristics,
+                )
+            )
+    return attributes
 
 
 def meter_readings(meter_value: list[dict[str, Any]]) -> list[MeterReading]:
@@ -181,6 +209,26 @@ class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
         recorded = await db(transaction_event_record)(charge_point_id=self.id, event=event)
         info = id_token_info(recorded.authorization) if recorded.authorization else None
         return call_result.TransactionEvent(id_token_info=info)
+
+    @on(Action.notify_report)
+    async def on_notify_report(
+        self,
+        request_id: int,
+        generated_at: str,
+        seq_no: int,
+        tbc: bool = False,
+        report_data: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> call_result.NotifyReport:
+        await db(device_model_record_report)(
+            charge_point_id=self.id,
+            request_id=request_id,
+            generated_at=when(generated_at, "generatedAt"),
+            seq_no=seq_no,
+            tbc=tbc,
+            attributes=reported_attributes(report_data or []),
+        )
+        return call_result.NotifyReport()
 
     @on(Action.meter_values)
     async def on_meter_values(
