@@ -406,8 +406,12 @@ def _apply_event(
         session.remote_start_id = event.remote_start_id
     if event.reservation_id is not None:
         session.reservation_id = event.reservation_id
-    if event.event_type == "Started" or event.timestamp < session.started_at:
-        session.started_at = min(session.started_at, event.timestamp)
+    session.started_at = min(session.started_at, event.timestamp)
+    if event.event_type == "Started":
+        # A Started that arrives after a later event still knows the meter at start.
+        meter_start = _first_register_wh(event.readings)
+        if meter_start is not None:
+            session.meter_start_wh = meter_start
 
     # State that only the newest event may set.
     if session.last_seq_no is None or event.seq_no > session.last_seq_no:

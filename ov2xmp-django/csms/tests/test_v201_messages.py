@@ -232,7 +232,8 @@ async def test_resent_and_out_of_order_events_are_applied_once(csms):
     assert session.started_at == T0  # from Started, although it came second
     assert session.charging_state == "Charging"  # seqNo 1 is newer than seqNo 0
     assert session.last_seq_no == 2
-    assert (session.status, session.meter_stop_wh) == ("Ended", Decimal(300))
+    assert (session.meter_start_wh, session.meter_stop_wh) == (Decimal(100), Decimal(300))
+    assert session.status == "Ended"
     assert samples == 3  # not 5: repeated events add no readings
     assert offline == 2
 
