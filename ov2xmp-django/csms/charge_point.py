@@ -14,12 +14,20 @@ from typing import Any, ClassVar, Protocol
 from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from django.conf import settings
-from ocpp.exceptions import OCPPError, SecurityError
+from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, SecurityError
 from ocpp.messages import CallError, MessageType, unpack
 
 from chargepoints.models import RegistrationStatus
-from chargepoints.services import chargepoint_touch
-from core.time import parse_timestamp, utc_now
+from chargepoints.services import (
+    BootInfo,
+    chargepoint_record_boot,
+    chargepoint_record_diagnostics_status,
+    chargepoint_record_firmware_status,
+    chargepoint_record_heartbeat,
+    chargepoint_touch,
+    security_event_record,
+)
+from core.time import format_timestamp, parse_timestamp, utc_now
 from csms.message_log import MessageLog
 from ocpp_messages.models import Direction
 
@@ -201,9 +209,47 @@ class CsmsChargePoint:
             self._last_seen_written = now
             await db(chargepoint_touch)(charge_point_id=self.id, at=utc_now())
 
-    def mark_seen(self) -> None:
+    def _mark_seen(self) -> None:
         """A handler wrote last_seen_at itself (boot, heartbeat)."""
         self._last_seen_written = time.monotonic()
+
+    # What handlers of every version do alike; each returns what the answer needs.
+
+    async def record_boot(self, boot: BootInfo) -> tuple[str, int, str]:
+        """Store the boot data; returns (current time, interval, registration
+        status) for the BootNotification answer."""
+        now = utc_now()
+        charge_point = await db(chargepoint_record_boot)(charge_point_id=self.id, boot=boot, at=now)
+        self.registration_status = charge_point.registration_status
+        self._mark_seen()
+        config = settings.OV2XMP
+        interval = config.heartbeat_interval if self.accepted else config.boot_retry_interval
+        return format_timestamp(now), interval, self.registration_status
+
+    async def record_heartbeat(self) -> str:
+        now = utc_now()
+        await db(chargepoint_record_heartbeat)(charge_point_id=self.id, at=now)
+        self._mark_seen()
+        return format_timestamp(now)
+
+    async def record_firmware_status(self, status: str) -> None:
+        await db(chargepoint_record_firmware_status)(
+            charge_point_id=self.id, status=status, at=utc_now()
+        )
+
+    async def record_upload_status(self, status: str) -> None:
+        """Diagnostics (1.6) or log (1.6 security extension, 2.0.1) upload."""
+        await db(chargepoint_record_diagnostics_status)(
+            charge_point_id=self.id, status=status, at=utc_now()
+        )
+
+    async def record_security_event(self, type: str, timestamp: str, tech_info: str) -> None:
+        await db(security_event_record)(
+            charge_point_id=self.id,
+            type=type,
+            timestamp=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
+            tech_info=tech_info,
+        )
 
 
 def timestamp_field(value: str | None, field: str, error: type[OCPPError]) -> datetime:

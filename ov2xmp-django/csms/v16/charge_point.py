@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as LibraryChargePoint
@@ -13,15 +12,9 @@ from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, DataTransferStatus
 
-from chargepoints.models import RegistrationStatus
 from chargepoints.services import (
     BootInfo,
-    chargepoint_record_boot,
-    chargepoint_record_diagnostics_status,
-    chargepoint_record_firmware_status,
-    chargepoint_record_heartbeat,
     connector_record_status,
-    security_event_record,
 )
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
@@ -98,7 +91,6 @@ class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
         meter_type: str = "",
         meter_serial_number: str = "",
     ) -> call_result.BootNotification:
-        now = utc_now()
         boot = BootInfo(
             vendor=charge_point_vendor,
             model=charge_point_model,
@@ -110,25 +102,14 @@ class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
             meter_type=meter_type,
             meter_serial_number=meter_serial_number,
         )
-        charge_point = await db(chargepoint_record_boot)(charge_point_id=self.id, boot=boot, at=now)
-        self.registration_status = charge_point.registration_status
-        self.mark_seen()
-        config = settings.OV2XMP
-        interval = (
-            config.heartbeat_interval
-            if self.registration_status == RegistrationStatus.ACCEPTED
-            else config.boot_retry_interval
-        )
+        current_time, interval, status = await self.record_boot(boot)
         return call_result.BootNotification(
-            current_time=format_timestamp(now), interval=interval, status=self.registration_status
+            current_time=current_time, interval=interval, status=status
         )
 
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
-        now = utc_now()
-        await db(chargepoint_record_heartbeat)(charge_point_id=self.id, at=now)
-        self.mark_seen()
-        return call_result.Heartbeat(current_time=format_timestamp(now))
+        return call_result.Heartbeat(current_time=await self.record_heartbeat())
 
     @on(Action.status_notification)
     async def on_status_notification(
@@ -235,18 +216,14 @@ class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
     async def on_diagnostics_status_notification(
         self, status: str
     ) -> call_result.DiagnosticsStatusNotification:
-        await db(chargepoint_record_diagnostics_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
-        )
+        await self.record_upload_status(status)
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status_notification(
         self, status: str
     ) -> call_result.FirmwareStatusNotification:
-        await db(chargepoint_record_firmware_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
-        )
+        await self.record_firmware_status(status)
         return call_result.FirmwareStatusNotification()
 
     # --- The OCPP 1.6 security extension (Security Whitepaper, edition 3) ---------------
@@ -255,28 +232,19 @@ class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
     async def on_security_event_notification(
         self, type: str, timestamp: str, tech_info: str = ""
     ) -> call_result.SecurityEventNotification:
-        await db(security_event_record)(
-            charge_point_id=self.id,
-            type=type,
-            timestamp=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
-            tech_info=tech_info,
-        )
+        await self.record_security_event(type, timestamp, tech_info)
         return call_result.SecurityEventNotification()
 
     @on(Action.log_status_notification)
     async def on_log_status_notification(
         self, status: str, request_id: int | None = None
     ) -> call_result.LogStatusNotification:
-        await db(chargepoint_record_diagnostics_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
-        )
+        await self.record_upload_status(status)
         return call_result.LogStatusNotification()
 
     @on(Action.signed_firmware_status_notification)
     async def on_signed_firmware_status_notification(
         self, status: str, request_id: int | None = None
     ) -> call_result.SignedFirmwareStatusNotification:
-        await db(chargepoint_record_firmware_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
-        )
+        await self.record_firmware_status(status)
         return call_result.SignedFirmwareStatusNotification()

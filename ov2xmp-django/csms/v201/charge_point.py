@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint as LibraryChargePoint
@@ -14,17 +13,11 @@ from ocpp.v201 import call_result
 from ocpp.v201.datatypes import IdTokenInfoType, IdTokenType
 from ocpp.v201.enums import Action, DataTransferStatusEnumType
 
-from chargepoints.models import RegistrationStatus
 from chargepoints.services import (
     BootInfo,
     ReportedAttribute,
-    chargepoint_record_boot,
-    chargepoint_record_diagnostics_status,
-    chargepoint_record_firmware_status,
-    chargepoint_record_heartbeat,
     connector_record_status,
     device_model_record_report,
-    security_event_record,
 )
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
@@ -123,7 +116,6 @@ class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
     async def on_boot_notification(
         self, charging_station: dict[str, Any], reason: str, **_: Any
     ) -> call_result.BootNotification:
-        now = utc_now()
         modem = charging_station.get("modem") or {}
         boot = BootInfo(
             vendor=charging_station["vendor_name"],
@@ -134,25 +126,14 @@ class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
             imsi=modem.get("imsi", ""),
             reason=reason,
         )
-        charge_point = await db(chargepoint_record_boot)(charge_point_id=self.id, boot=boot, at=now)
-        self.registration_status = charge_point.registration_status
-        self.mark_seen()
-        config = settings.OV2XMP
-        interval = (
-            config.heartbeat_interval
-            if self.registration_status == RegistrationStatus.ACCEPTED
-            else config.boot_retry_interval
-        )
+        current_time, interval, status = await self.record_boot(boot)
         return call_result.BootNotification(
-            current_time=format_timestamp(now), interval=interval, status=self.registration_status
+            current_time=current_time, interval=interval, status=status
         )
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        now = utc_now()
-        await db(chargepoint_record_heartbeat)(charge_point_id=self.id, at=now)
-        self.mark_seen()
-        return call_result.Heartbeat(current_time=format_timestamp(now))
+        return call_result.Heartbeat(current_time=await self.record_heartbeat())
 
     @on(Action.status_notification)
     async def on_status_notification(
@@ -251,25 +232,19 @@ class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
     async def on_firmware_status_notification(
         self, status: str, **_: Any
     ) -> call_result.FirmwareStatusNotification:
-        await db(chargepoint_record_firmware_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
-        )
+        await self.record_firmware_status(status)
         return call_result.FirmwareStatusNotification()
 
     @on(Action.log_status_notification)
     async def on_log_status_notification(
         self, status: str, **_: Any
     ) -> call_result.LogStatusNotification:
-        await db(chargepoint_record_diagnostics_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
-        )
+        await self.record_upload_status(status)
         return call_result.LogStatusNotification()
 
     @on(Action.security_event_notification)
     async def on_security_event_notification(
         self, type: str, timestamp: str, tech_info: str = "", **_: Any
     ) -> call_result.SecurityEventNotification:
-        await db(security_event_record)(
-            charge_point_id=self.id, type=type, timestamp=when(timestamp), tech_info=tech_info
-        )
+        await self.record_security_event(type, timestamp, tech_info)
         return call_result.SecurityEventNotification()
