@@ -223,3 +223,44 @@ class DeviceModelVariable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component_name}.{self.variable_name}[{self.attribute_type}]={self.value}"
+
+
+class ChargerEvent(models.Model):
+    """An event of an OCPP 2.0.1 charger's device model (NotifyEvent): a
+    monitored variable crossed a threshold, a component failed, a problem
+    cleared. Kept once per (charger, eventId, timestamp)."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="charger_events"
+    )
+    event_id = models.IntegerField()
+    timestamp = models.DateTimeField()
+    trigger = models.CharField(max_length=16)
+    cause = models.IntegerField(null=True, blank=True, help_text="eventId of the cause.")
+    actual_value = models.CharField(max_length=2500, blank=True)
+    tech_code = models.CharField(max_length=50, blank=True)
+    tech_info = models.CharField(max_length=500, blank=True)
+    cleared = models.BooleanField(default=False)
+    transaction_id = models.CharField(max_length=36, blank=True)
+    component_name = models.CharField(max_length=50)
+    component_instance = models.CharField(max_length=50, blank=True)
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    variable_name = models.CharField(max_length=50)
+    variable_instance = models.CharField(max_length=50, blank=True)
+    variable_monitoring_id = models.IntegerField(null=True, blank=True)
+    event_notification_type = models.CharField(max_length=24)
+    generated_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "event_id", "timestamp"], name="chargerevent_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["charge_point", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} event {self.event_id}: {self.variable_name}"

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from chargepoints.models import (
     ChargePoint,
+    ChargerEvent,
     Connector,
     DeviceModelReport,
     DeviceModelVariable,
@@ -256,3 +257,36 @@ def device_model_record_report(
     )
     report.save()
     return report
+
+
+@dataclass(frozen=True)
+class ReportedEvent:
+    event_id: int
+    timestamp: datetime
+    trigger: str
+    actual_value: str
+    event_notification_type: str
+    component_name: str
+    variable_name: str
+    cause: int | None = None
+    tech_code: str = ""
+    tech_info: str = ""
+    cleared: bool = False
+    transaction_id: str = ""
+    component_instance: str = ""
+    evse_id: int | None = None
+    connector_id: int | None = None
+    variable_instance: str = ""
+    variable_monitoring_id: int | None = None
+
+
+def charger_events_record(
+    *, charge_point_id: str, generated_at: datetime, events: list[ReportedEvent]
+) -> None:
+    """Store NotifyEvent data; an event sent again (same eventId and time)
+    is kept once."""
+    rows = [
+        ChargerEvent(charge_point_id=charge_point_id, generated_at=generated_at, **asdict(event))
+        for event in events
+    ]
+    ChargerEvent.objects.bulk_create(rows, ignore_conflicts=True)

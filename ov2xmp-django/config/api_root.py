@@ -10,6 +10,7 @@ LISTS = [
     ("connectors", "connector-list"),
     ("status_notifications", "statusnotification-list"),
     ("security_events", "securityevent-list"),
+    ("charger_events", "chargerevent-list"),
     ("device_model_variables", "devicemodelvariable-list"),
     ("device_model_reports", "devicemodelreport-list"),
     ("id_tokens", "idtoken-list"),

@@ -2,6 +2,7 @@ import django_filters
 
 from chargepoints.models import (
     ChargePoint,
+    ChargerEvent,
     Connector,
     DeviceModelReport,
     DeviceModelVariable,
@@ -74,3 +75,20 @@ class DeviceModelReportFilter(django_filters.FilterSet):
     class Meta:
         model = DeviceModelReport
         fields = ["charge_point", "request_id", "complete"]
+
+
+class ChargerEventFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+    timestamp = django_filters.IsoDateTimeFromToRangeFilter()
+
+    class Meta:
+        model = ChargerEvent
+        fields = [
+            "charge_point",
+            "trigger",
+            "cleared",
+            "component_name",
+            "variable_name",
+            "event_notification_type",
+            "timestamp",
+        ]

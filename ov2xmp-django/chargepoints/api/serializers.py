@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from chargepoints.models import (
     ChargePoint,
+    ChargerEvent,
     Connector,
     DeviceModelReport,
     DeviceModelVariable,
@@ -155,5 +156,34 @@ class DeviceModelReportSerializer(serializers.ModelSerializer):
             "complete",
             "created_at",
             "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ChargerEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChargerEvent
+        fields = [
+            "id",
+            "charge_point",
+            "event_id",
+            "timestamp",
+            "trigger",
+            "cause",
+            "actual_value",
+            "tech_code",
+            "tech_info",
+            "cleared",
+            "transaction_id",
+            "component_name",
+            "component_instance",
+            "evse_id",
+            "connector_id",
+            "variable_name",
+            "variable_instance",
+            "variable_monitoring_id",
+            "event_notification_type",
+            "generated_at",
+            "received_at",
         ]
         read_only_fields = fields

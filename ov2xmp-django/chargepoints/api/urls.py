@@ -2,6 +2,7 @@ from rest_framework.routers import SimpleRouter
 
 from chargepoints.api.views import (
     ChargePointViewSet,
+    ChargerEventViewSet,
     ConnectorViewSet,
     DeviceModelReportViewSet,
     DeviceModelVariableViewSet,
@@ -14,6 +15,7 @@ router.register("chargepoints", ChargePointViewSet)
 router.register("connectors", ConnectorViewSet)
 router.register("status-notifications", StatusNotificationViewSet)
 router.register("security-events", SecurityEventViewSet)
+router.register("charger-events", ChargerEventViewSet)
 router.register("device-model-variables", DeviceModelVariableViewSet)
 router.register("device-model-reports", DeviceModelReportViewSet)
 

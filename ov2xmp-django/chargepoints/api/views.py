@@ -2,6 +2,7 @@ from rest_framework import viewsets
 
 from chargepoints.api.filters import (
     ChargePointFilter,
+    ChargerEventFilter,
     ConnectorFilter,
     DeviceModelReportFilter,
     DeviceModelVariableFilter,
@@ -10,6 +11,7 @@ from chargepoints.api.filters import (
 )
 from chargepoints.api.serializers import (
     ChargePointSerializer,
+    ChargerEventSerializer,
     ConnectorSerializer,
     DeviceModelReportSerializer,
     DeviceModelVariableSerializer,
@@ -18,6 +20,7 @@ from chargepoints.api.serializers import (
 )
 from chargepoints.models import (
     ChargePoint,
+    ChargerEvent,
     Connector,
     DeviceModelReport,
     DeviceModelVariable,
@@ -84,3 +87,12 @@ class DeviceModelReportViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DeviceModelReportSerializer
     filterset_class = DeviceModelReportFilter
     ordering_fields = ["created_at", "request_id"]
+
+
+class ChargerEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Device-model events of OCPP 2.0.1 chargers (NotifyEvent), newest first."""
+
+    queryset = ChargerEvent.objects.all()
+    serializer_class = ChargerEventSerializer
+    filterset_class = ChargerEventFilter
+    ordering_fields = ["timestamp", "received_at"]

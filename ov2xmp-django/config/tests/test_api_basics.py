@@ -20,6 +20,7 @@ LIST_PATHS = [
     "/api/connectors/",
     "/api/status-notifications/",
     "/api/security-events/",
+    "/api/charger-events/",
     "/api/device-model-variables/",
     "/api/device-model-reports/",
     "/api/id-tokens/",

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from chargepoints.models import (
     ChargePoint,
+    ChargerEvent,
     Connector,
     DeviceModelReport,
     DeviceModelVariable,
@@ -343,3 +344,44 @@ async def test_a_multi_part_report_is_assembled_per_request_id(csms):
             {"data_type": "string", "supports_monitoring": False},
         ),
     }
+
+
+async def test_notify_event_stores_each_event_once(csms):
+    data = [
+        {
+            "event_id": 1,
+            "timestamp": iso(T0),
+            "trigger": "Alerting",
+            "actual_value": "86",
+            "event_notification_type": "HardWiredMonitor",
+            "component": {"name": "EVSE", "evse": {"id": 1}},
+            "variable": {"name": "Temperature"},
+            "tech_code": "T-HIGH",
+        },
+        {
+            "event_id": 2,
+            "timestamp": iso(T0 + timedelta(minutes=5)),
+            "trigger": "Alerting",
+            "actual_value": "60",
+            "event_notification_type": "HardWiredMonitor",
+            "component": {"name": "EVSE", "evse": {"id": 1}},
+            "variable": {"name": "Temperature"},
+            "cause": 1,
+            "cleared": True,
+        },
+    ]
+    async with simulated_charger(csms.url, "CP-EVT", subprotocols=V201) as charger:
+        await boot(charger)
+        notify = call.NotifyEvent(generated_at=iso(T0), seq_no=0, event_data=data)
+        await charger.call(notify)
+        await charger.call(notify)  # resent after a reconnect
+        events = [
+            (e.event_id, e.evse_id, e.variable_name, e.actual_value, e.cleared, e.cause)
+            async for e in ChargerEvent.objects.filter(charge_point_id="CP-EVT").order_by(
+                "event_id"
+            )
+        ]
+    assert events == [
+        (1, 1, "Temperature", "86", False, None),
+        (2, 1, "Temperature", "60", True, 1),
+    ]

@@ -16,6 +16,8 @@ from ocpp.v201.enums import Action, DataTransferStatusEnumType
 from chargepoints.services import (
     BootInfo,
     ReportedAttribute,
+    ReportedEvent,
+    charger_events_record,
     connector_record_status,
     device_model_record_report,
 )
@@ -93,6 +95,30 @@ def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttri
                 )
             )
     return attributes
+
+
+def reported_event(item: dict[str, Any]) -> ReportedEvent:
+    component, variable = item["component"], item["variable"]
+    evse = component.get("evse") or {}
+    return ReportedEvent(
+        event_id=item["event_id"],
+        timestamp=when(item["timestamp"]),
+        trigger=item["trigger"],
+        actual_value=item["actual_value"],
+        event_notification_type=item["event_notification_type"],
+        component_name=component["name"],
+        component_instance=component.get("instance", ""),
+        evse_id=evse.get("id"),
+        connector_id=evse.get("connector_id"),
+        variable_name=variable["name"],
+        variable_instance=variable.get("instance", ""),
+        cause=item.get("cause"),
+        tech_code=item.get("tech_code", ""),
+        tech_info=item.get("tech_info", ""),
+        cleared=item.get("cleared", False),
+        transaction_id=item.get("transaction_id", ""),
+        variable_monitoring_id=item.get("variable_monitoring_id"),
+    )
 
 
 def meter_readings(meter_value: list[dict[str, Any]]) -> list[MeterReading]:
@@ -210,6 +236,19 @@ class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
             attributes=reported_attributes(report_data or []),
         )
         return call_result.NotifyReport()
+
+    @on(Action.notify_event)
+    async def on_notify_event(
+        self, generated_at: str, seq_no: int, event_data: list[dict[str, Any]], **_: Any
+    ) -> call_result.NotifyEvent:
+        # Each part stands alone (no requestId): stored as it comes, seqNo and
+        # tbc need no assembly.
+        await db(charger_events_record)(
+            charge_point_id=self.id,
+            generated_at=when(generated_at, "generatedAt"),
+            events=[reported_event(item) for item in event_data],
+        )
+        return call_result.NotifyEvent()
 
     @on(Action.meter_values)
     async def on_meter_values(
