@@ -1,0 +1,91 @@
+from django.contrib import admin
+
+from chargepoints.models import (
+    ChargePoint,
+    ChargerEvent,
+    Connector,
+    DeviceModelReport,
+    DeviceModelVariable,
+    Evse,
+    SecurityEvent,
+    StatusNotification,
+)
+from core.admin import ReadOnlyAdmin
+
+
+class ConnectorInline(admin.TabularInline):
+    model = Connector
+    extra = 0
+    readonly_fields = ["connector_id", "status", "error_code", "info", "status_at", "updated_at"]
+
+
+@admin.register(ChargePoint)
+class ChargePointAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "registration_status",
+        "is_connected",
+        "ocpp_version",
+        "vendor",
+        "model",
+        "last_seen_at",
+    ]
+    list_filter = ["registration_status", "is_connected", "ocpp_version"]
+    search_fields = ["id", "vendor", "model", "serial_number"]
+    readonly_fields = [
+        field.name
+        for field in ChargePoint._meta.fields
+        if field.name not in ("id", "registration_status", "description")
+    ]
+
+
+@admin.register(Evse)
+class EvseAdmin(admin.ModelAdmin):
+    list_display = ["charge_point", "evse_id"]
+    search_fields = ["charge_point__id"]
+    inlines = [ConnectorInline]
+
+
+@admin.register(StatusNotification)
+class StatusNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "evse_id", "connector_id", "status", "error_code", "timestamp"]
+    list_filter = ["status"]
+    search_fields = ["charge_point__id"]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "type", "timestamp"]
+    search_fields = ["charge_point__id", "type"]
+
+
+@admin.register(ChargerEvent)
+class ChargerEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "charge_point",
+        "event_id",
+        "component_name",
+        "variable_name",
+        "trigger",
+        "cleared",
+        "timestamp",
+    ]
+    search_fields = ["charge_point__id", "component_name", "variable_name"]
+
+
+@admin.register(DeviceModelVariable)
+class DeviceModelVariableAdmin(ReadOnlyAdmin):
+    list_display = [
+        "charge_point",
+        "component_name",
+        "evse_id",
+        "variable_name",
+        "attribute_type",
+        "value",
+    ]
+    search_fields = ["charge_point__id", "component_name", "variable_name"]
+
+
+@admin.register(DeviceModelReport)
+class DeviceModelReportAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "request_id", "complete", "generated_at"]
