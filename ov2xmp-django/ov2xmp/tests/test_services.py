@@ -72,13 +72,16 @@ def start(arguments: list[str], env: dict[str, str], ready: str) -> subprocess.P
     raise AssertionError(f"{arguments} never said {ready!r}:\n{''.join(seen)}")
 
 
-def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> int:
+def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> int | None:
+    """Ask a service to stop; kill it if it has not within 30 s (returns None
+    then, so that tests that check a clean shutdown fail)."""
     process.send_signal(signum)
     try:
         return process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
 
 
 def test_csms_and_web_run_as_separate_processes_on_one_database(tmp_path):
@@ -122,7 +125,9 @@ def test_worker_and_beat_start_with_redis(tmp_path):
     finally:
         stop(worker, signal.SIGINT)
     beat = start(["beat", "--schedule", str(tmp_path / "beat-schedule")], env, "beat: Starting")
-    stop(beat, signal.SIGINT)
+    # Only the start is under test: Celery beat has been seen (once, in CI) to
+    # ignore a SIGINT that arrives while it is still opening its schedule.
+    stop(beat, signal.SIGTERM)
 
 
 PING_WORKERS = "from config.celery import app; print(app.control.ping(timeout=5))"
