@@ -163,6 +163,21 @@ class SecurityEvent(models.Model):
         return f"{self.charge_point_id}: {self.type}"
 
 
+class AddressedVariable(models.Model):
+    """Where an OCPP 2.0.1 device-model variable lives: component (on the
+    station, an EVSE or a connector) and variable, each with an instance."""
+
+    component_name = models.CharField(max_length=50)
+    component_instance = models.CharField(max_length=50, blank=True)
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    variable_name = models.CharField(max_length=50)
+    variable_instance = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class DeviceModelReport(models.Model):
     """A report (NotifyReport parts with one requestId) of an OCPP 2.0.1
     charger's device model; complete once the last part (tbc false) and every
@@ -191,19 +206,13 @@ class DeviceModelReport(models.Model):
         return f"{self.charge_point_id} report {self.request_id}"
 
 
-class DeviceModelVariable(models.Model):
+class DeviceModelVariable(AddressedVariable):
     """One attribute of one variable of one component (OCPP 2.0.1 device
     model), as last reported."""
 
     charge_point = models.ForeignKey(
         ChargePoint, on_delete=models.CASCADE, related_name="device_model_variables"
     )
-    component_name = models.CharField(max_length=50)
-    component_instance = models.CharField(max_length=50, blank=True)
-    evse_id = models.PositiveIntegerField(null=True, blank=True)
-    connector_id = models.PositiveIntegerField(null=True, blank=True)
-    variable_name = models.CharField(max_length=50)
-    variable_instance = models.CharField(max_length=50, blank=True)
     attribute_type = models.CharField(max_length=8, default="Actual")
     value = models.TextField(blank=True)
     mutability = models.CharField(max_length=10, blank=True)
@@ -225,7 +234,7 @@ class DeviceModelVariable(models.Model):
         return f"{self.component_name}.{self.variable_name}[{self.attribute_type}]={self.value}"
 
 
-class ChargerEvent(models.Model):
+class ChargerEvent(AddressedVariable):
     """An event of an OCPP 2.0.1 charger's device model (NotifyEvent): a
     monitored variable crossed a threshold, a component failed, a problem
     cleared. Kept once per (charger, eventId, timestamp)."""
@@ -242,12 +251,6 @@ class ChargerEvent(models.Model):
     tech_info = models.CharField(max_length=500, blank=True)
     cleared = models.BooleanField(default=False)
     transaction_id = models.CharField(max_length=36, blank=True)
-    component_name = models.CharField(max_length=50)
-    component_instance = models.CharField(max_length=50, blank=True)
-    evse_id = models.PositiveIntegerField(null=True, blank=True)
-    connector_id = models.PositiveIntegerField(null=True, blank=True)
-    variable_name = models.CharField(max_length=50)
-    variable_instance = models.CharField(max_length=50, blank=True)
     variable_monitoring_id = models.IntegerField(null=True, blank=True)
     event_notification_type = models.CharField(max_length=24)
     generated_at = models.DateTimeField()

@@ -71,21 +71,29 @@ def sampled_value(sample: dict[str, Any]) -> SampledValue:
     )
 
 
+def addressed_variable(item: dict[str, Any]) -> dict[str, Any]:
+    """Where a device-model variable lives: component (with its EVSE and
+    connector) and variable, as the fields the services take."""
+    component, variable = item["component"], item["variable"]
+    evse = component.get("evse") or {}
+    return {
+        "component_name": component["name"],
+        "component_instance": component.get("instance", ""),
+        "evse_id": evse.get("id"),
+        "connector_id": evse.get("connector_id"),
+        "variable_name": variable["name"],
+        "variable_instance": variable.get("instance", ""),
+    }
+
+
 def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttribute]:
     attributes = []
     for item in report_data:
-        component, variable = item["component"], item["variable"]
-        evse = component.get("evse") or {}
         characteristics = item.get("variable_characteristics")
         for attribute in item["variable_attribute"]:
             attributes.append(
                 ReportedAttribute(
-                    component_name=component["name"],
-                    component_instance=component.get("instance", ""),
-                    evse_id=evse.get("id"),
-                    connector_id=evse.get("connector_id"),
-                    variable_name=variable["name"],
-                    variable_instance=variable.get("instance", ""),
+                    **addressed_variable(item),
                     attribute_type=attribute.get("type", "Actual"),
                     value=attribute.get("value", ""),
                     mutability=attribute.get("mutability", ""),
@@ -98,20 +106,13 @@ def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttri
 
 
 def reported_event(item: dict[str, Any]) -> ReportedEvent:
-    component, variable = item["component"], item["variable"]
-    evse = component.get("evse") or {}
     return ReportedEvent(
+        **addressed_variable(item),
         event_id=item["event_id"],
         timestamp=when(item["timestamp"]),
         trigger=item["trigger"],
         actual_value=item["actual_value"],
         event_notification_type=item["event_notification_type"],
-        component_name=component["name"],
-        component_instance=component.get("instance", ""),
-        evse_id=evse.get("id"),
-        connector_id=evse.get("connector_id"),
-        variable_name=variable["name"],
-        variable_instance=variable.get("instance", ""),
         cause=item.get("cause"),
         tech_code=item.get("tech_code", ""),
         tech_info=item.get("tech_info", ""),
