@@ -3,12 +3,14 @@ from django.contrib import admin
 from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
+    ChargerReport,
     Connector,
-    DeviceModelReport,
     DeviceModelVariable,
+    DisplayMessage,
     Evse,
     SecurityEvent,
     StatusNotification,
+    VariableMonitor,
 )
 from core.admin import ReadOnlyAdmin
 
@@ -86,6 +88,19 @@ class DeviceModelVariableAdmin(ReadOnlyAdmin):
     search_fields = ["charge_point__id", "component_name", "variable_name"]
 
 
-@admin.register(DeviceModelReport)
-class DeviceModelReportAdmin(ReadOnlyAdmin):
-    list_display = ["charge_point", "request_id", "complete", "generated_at"]
+@admin.register(ChargerReport)
+class ChargerReportAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "kind", "request_id", "complete", "generated_at"]
+    list_filter = ["kind", "complete"]
+
+
+@admin.register(VariableMonitor)
+class VariableMonitorAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "monitor_id", "component_name", "variable_name", "type"]
+    search_fields = ["charge_point__id", "component_name", "variable_name"]
+
+
+@admin.register(DisplayMessage)
+class DisplayMessageAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "message_id", "priority", "state", "message_content"]
+    search_fields = ["charge_point__id", "message_content"]

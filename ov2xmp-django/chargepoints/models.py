@@ -67,6 +67,14 @@ class ChargePoint(models.Model):
     firmware_status_at = models.DateTimeField(null=True, blank=True)
     diagnostics_status = models.CharField(max_length=50, blank=True)
     diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+    # OCPP 2.0.1 local firmware publishing (the charger as a firmware cache
+    # for others on its network), from PublishFirmwareStatusNotification.
+    publish_firmware_status = models.CharField(max_length=32, blank=True)
+    publish_firmware_status_at = models.DateTimeField(null=True, blank=True)
+    publish_firmware_request_id = models.IntegerField(null=True, blank=True)
+    publish_firmware_locations = models.JSONField(
+        default=list, blank=True, help_text="Where the charger publishes the firmware."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -178,19 +186,27 @@ class AddressedVariable(models.Model):
         abstract = True
 
 
-class DeviceModelReport(models.Model):
-    """A report (NotifyReport parts with one requestId) of an OCPP 2.0.1
-    charger's device model; complete once the last part (tbc false) and every
-    part before it have arrived."""
+class ReportKind(models.TextChoices):
+    DEVICE_MODEL = "DeviceModel", "Device model (NotifyReport)"
+    MONITORING = "Monitoring", "Monitors (NotifyMonitoringReport)"
+    CUSTOMER_INFORMATION = "CustomerInformation", "Customer information"
 
-    charge_point = models.ForeignKey(
-        ChargePoint, on_delete=models.CASCADE, related_name="device_model_reports"
-    )
+
+class ChargerReport(models.Model):
+    """A multi-part report an OCPP 2.0.1 charger sends for one requestId
+    (NotifyReport, NotifyMonitoringReport, NotifyCustomerInformation);
+    complete once the last part (tbc false) and every part before it are in."""
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=24, choices=ReportKind.choices)
     request_id = models.IntegerField()
     generated_at = models.DateTimeField()
     seq_nos = models.JSONField(default=list, help_text="The part numbers received.")
     last_seq_no = models.IntegerField(null=True, blank=True, help_text="Known once tbc is false.")
     complete = models.BooleanField(default=False)
+    text_parts = models.JSONField(
+        default=dict, blank=True, help_text="Customer information: the data of each part by seqNo."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -198,12 +214,17 @@ class DeviceModelReport(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["charge_point", "request_id"], name="devicemodelreport_unique_request"
+                fields=["charge_point", "kind", "request_id"], name="chargerreport_unique_request"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.charge_point_id} report {self.request_id}"
+        return f"{self.charge_point_id} {self.kind} report {self.request_id}"
+
+    @property
+    def text(self) -> str:
+        """The customer information parts joined in seqNo order."""
+        return "".join(self.text_parts[key] for key in sorted(self.text_parts, key=int))
 
 
 class DeviceModelVariable(AddressedVariable):
@@ -222,7 +243,7 @@ class DeviceModelVariable(AddressedVariable):
         null=True, blank=True, help_text="unit, dataType, minLimit, maxLimit, valuesList, …"
     )
     report = models.ForeignKey(
-        DeviceModelReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ChargerReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,3 +288,68 @@ class ChargerEvent(AddressedVariable):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id} event {self.event_id}: {self.variable_name}"
+
+
+class VariableMonitor(AddressedVariable):
+    """A monitor set on a variable of an OCPP 2.0.1 charger's device model
+    (NotifyMonitoringReport), as last reported. Monitor ids are unique per
+    charger."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="variable_monitors"
+    )
+    monitor_id = models.IntegerField()
+    type = models.CharField(max_length=24, help_text="UpperThreshold, Delta, Periodic, …")
+    value = models.FloatField()
+    severity = models.PositiveSmallIntegerField(help_text="0 (Danger) to 9 (Debug).")
+    transaction = models.BooleanField(
+        default=False, help_text="Active only while a transaction runs."
+    )
+    report = models.ForeignKey(
+        ChargerReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point_id", "monitor_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "monitor_id"], name="variablemonitor_unique_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} monitor {self.monitor_id}: {self.variable_name}"
+
+
+class DisplayMessage(models.Model):
+    """A message configured on an OCPP 2.0.1 charger's display, as last
+    reported (NotifyDisplayMessages). Message ids are unique per charger."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="display_messages"
+    )
+    message_id = models.IntegerField()
+    priority = models.CharField(max_length=16, help_text="AlwaysFront, InFront, NormalCycle.")
+    state = models.CharField(max_length=16, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    transaction_id = models.CharField(max_length=36, blank=True)
+    message_format = models.CharField(max_length=8, help_text="ASCII, HTML, URI, UTF8.")
+    message_language = models.CharField(max_length=8, blank=True)
+    message_content = models.CharField(max_length=512)
+    display_component_name = models.CharField(max_length=50, blank=True)
+    display_component_instance = models.CharField(max_length=50, blank=True)
+    request_id = models.IntegerField(help_text="Of the report that last listed the message.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point_id", "message_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "message_id"], name="displaymessage_unique_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} message {self.message_id}"

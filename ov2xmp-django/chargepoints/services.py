@@ -12,13 +12,16 @@ from django.db import transaction
 from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
+    ChargerReport,
     Connector,
-    DeviceModelReport,
     DeviceModelVariable,
+    DisplayMessage,
     Evse,
     RegistrationStatus,
+    ReportKind,
     SecurityEvent,
     StatusNotification,
+    VariableMonitor,
 )
 
 
@@ -127,6 +130,23 @@ def chargepoint_record_diagnostics_status(
     )
 
 
+def chargepoint_record_publish_firmware_status(
+    *,
+    charge_point_id: str,
+    status: str,
+    request_id: int | None,
+    locations: list[str],
+    at: datetime,
+) -> None:
+    ChargePoint.objects.filter(id=charge_point_id).update(
+        publish_firmware_status=status,
+        publish_firmware_status_at=at,
+        publish_firmware_request_id=request_id,
+        publish_firmware_locations=locations,
+        updated_at=at,
+    )
+
+
 def chargepoint_set_registration_status(*, charge_point: ChargePoint, status: str) -> ChargePoint:
     if status not in RegistrationStatus.values:
         raise ValueError(f"unknown registration status {status!r}")
@@ -214,6 +234,45 @@ class ReportedAttribute:
     characteristics: dict[str, Any] | None = None
 
 
+# The fields that say where a device-model variable lives (AddressedVariable).
+ADDRESS_FIELDS = (
+    "component_name",
+    "component_instance",
+    "evse_id",
+    "connector_id",
+    "variable_name",
+    "variable_instance",
+)
+
+
+def charger_report_add_part(
+    *,
+    charge_point_id: str,
+    kind: str,
+    request_id: int,
+    generated_at: datetime,
+    seq_no: int,
+    tbc: bool,
+) -> ChargerReport:
+    """Count one part of a multi-part report (call inside a transaction). Each
+    part is applied as it comes, so nothing is lost if the rest never arrives;
+    the report is complete when every part up to the last is in, in any order."""
+    report, _ = ChargerReport.objects.select_for_update().get_or_create(
+        charge_point_id=charge_point_id,
+        kind=kind,
+        request_id=request_id,
+        defaults={"generated_at": generated_at},
+    )
+    report.seq_nos = sorted({*report.seq_nos, seq_no})
+    if not tbc:
+        report.last_seq_no = seq_no
+    report.complete = report.last_seq_no is not None and report.seq_nos == list(
+        range(report.last_seq_no + 1)
+    )
+    report.save()
+    return report
+
+
 @transaction.atomic
 def device_model_record_report(
     *,
@@ -223,40 +282,121 @@ def device_model_record_report(
     seq_no: int,
     tbc: bool,
     attributes: list[ReportedAttribute],
-) -> DeviceModelReport:
-    """Store one part of a NotifyReport. Each part is applied as it comes (a
-    part never waits for the others, so nothing is lost if the rest never
-    arrives); the report is complete when every part up to the last is in."""
-    report, _ = DeviceModelReport.objects.select_for_update().get_or_create(
+) -> ChargerReport:
+    """Store one part of a NotifyReport: every attribute upserted."""
+    report = charger_report_add_part(
         charge_point_id=charge_point_id,
+        kind=ReportKind.DEVICE_MODEL,
         request_id=request_id,
-        defaults={"generated_at": generated_at},
+        generated_at=generated_at,
+        seq_no=seq_no,
+        tbc=tbc,
     )
     for attribute in attributes:
         fields = asdict(attribute)
-        identity = {
-            key: fields.pop(key)
-            for key in (
-                "component_name",
-                "component_instance",
-                "evse_id",
-                "connector_id",
-                "variable_name",
-                "variable_instance",
-                "attribute_type",
-            )
-        }
+        identity = {key: fields.pop(key) for key in (*ADDRESS_FIELDS, "attribute_type")}
         DeviceModelVariable.objects.update_or_create(
             charge_point_id=charge_point_id, **identity, defaults={**fields, "report": report}
         )
-    report.seq_nos = sorted({*report.seq_nos, seq_no})
-    if not tbc:
-        report.last_seq_no = seq_no
-    report.complete = report.last_seq_no is not None and report.seq_nos == list(
-        range(report.last_seq_no + 1)
-    )
-    report.save()
     return report
+
+
+@dataclass(frozen=True)
+class ReportedMonitor:
+    monitor_id: int
+    type: str
+    value: float
+    severity: int
+    component_name: str
+    variable_name: str
+    transaction: bool = False
+    component_instance: str = ""
+    evse_id: int | None = None
+    connector_id: int | None = None
+    variable_instance: str = ""
+
+
+@transaction.atomic
+def variable_monitors_record_report(
+    *,
+    charge_point_id: str,
+    request_id: int,
+    generated_at: datetime,
+    seq_no: int,
+    tbc: bool,
+    monitors: list[ReportedMonitor],
+) -> ChargerReport:
+    """Store one part of a NotifyMonitoringReport: every monitor upserted by
+    its id."""
+    report = charger_report_add_part(
+        charge_point_id=charge_point_id,
+        kind=ReportKind.MONITORING,
+        request_id=request_id,
+        generated_at=generated_at,
+        seq_no=seq_no,
+        tbc=tbc,
+    )
+    for monitor in monitors:
+        fields = asdict(monitor)
+        VariableMonitor.objects.update_or_create(
+            charge_point_id=charge_point_id,
+            monitor_id=fields.pop("monitor_id"),
+            defaults={**fields, "report": report},
+        )
+    return report
+
+
+@transaction.atomic
+def customer_information_record(
+    *,
+    charge_point_id: str,
+    request_id: int,
+    generated_at: datetime,
+    seq_no: int,
+    tbc: bool,
+    data: str,
+) -> ChargerReport:
+    """Store one part of a NotifyCustomerInformation; the parts are joined in
+    seqNo order (``ChargerReport.text``)."""
+    report = charger_report_add_part(
+        charge_point_id=charge_point_id,
+        kind=ReportKind.CUSTOMER_INFORMATION,
+        request_id=request_id,
+        generated_at=generated_at,
+        seq_no=seq_no,
+        tbc=tbc,
+    )
+    report.text_parts = {**report.text_parts, str(seq_no): data}
+    report.save(update_fields=["text_parts", "updated_at"])
+    return report
+
+
+@dataclass(frozen=True)
+class ReportedDisplayMessage:
+    message_id: int
+    priority: str
+    message_format: str
+    message_content: str
+    message_language: str = ""
+    state: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    transaction_id: str = ""
+    display_component_name: str = ""
+    display_component_instance: str = ""
+
+
+def display_messages_record(
+    *, charge_point_id: str, request_id: int, messages: list[ReportedDisplayMessage]
+) -> None:
+    """Store NotifyDisplayMessages: each message upserted by its id."""
+    for message in messages:
+        fields = asdict(message)
+        DisplayMessage.objects.update_or_create(
+            charge_point_id=charge_point_id,
+            message_id=fields.pop("message_id"),
+            defaults={**fields, "request_id": request_id},
+        )
 
 
 @dataclass(frozen=True)

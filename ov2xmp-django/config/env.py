@@ -119,6 +119,16 @@ class Env:
         value = self.raw(name)
         return (Path(value).expanduser() if value else default).resolve()
 
+    def existing_file(self, name: str) -> Path | None:
+        """An optional path that, when given, must name an existing file."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigurationError(f"{PREFIX}{name}={value}: no such file")
+        return path
+
 
 def database_from_url(url: str, *, variable: str = PREFIX + "DATABASE_URL") -> dict[str, object]:
     """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into
@@ -188,3 +198,33 @@ class PlatformSettings:
     message_log_flush_seconds: float
     admin_username: str | None
     admin_password: str | None
+    # The certificate authority seam (certificates/authority.py).
+    ca_certificate: Path | None
+    ca_private_key: Path | None
+    v2g_ca_certificate: Path | None
+    v2g_ca_private_key: Path | None
+    certificate_validity_days: int
+    ocsp_responders: tuple[str, ...]
+    ev_certificate_provider: str | None
+
+    def __post_init__(self) -> None:
+        # Checked here, not only when reading the environment, so that a test's
+        # dataclasses.replace is held to the same rules.
+        for certificate, key in [
+            ("CA_CERTIFICATE", "CA_PRIVATE_KEY"),
+            ("V2G_CA_CERTIFICATE", "V2G_CA_PRIVATE_KEY"),
+        ]:
+            if (getattr(self, certificate.lower()) is None) != (getattr(self, key.lower()) is None):
+                raise ConfigurationError(
+                    f"{PREFIX}{certificate} and {PREFIX}{key} go together: set both or neither"
+                )
+        for responder in self.ocsp_responders:
+            parts = urlsplit(responder)
+            try:
+                parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+            except ValueError:
+                parts = parts._replace(netloc="")
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ConfigurationError(
+                    f"{PREFIX}OCSP_RESPONDERS: {responder!r} is not an http:// or https:// URL"
+                )

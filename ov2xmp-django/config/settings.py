@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "chargepoints",
     "idtokens",
     "transactions",
+    "reservations",
+    "smartcharging",
+    "certificates",
     "ocpp_messages",
     "csms",
 ]
@@ -185,7 +188,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CertificateAnswerStatusEnum": "certificates.models.AnswerStatus",
+        "RevocationReasonEnum": "certificates.models.RevocationReason",
+    },
 }
 
 # --- OCPP server -------------------------------------------------------------------
@@ -204,6 +210,15 @@ OV2XMP = PlatformSettings(
     message_log_flush_seconds=env.number("MESSAGE_LOG_FLUSH_SECONDS", 0.2, minimum=0.01),
     admin_username=env.text("ADMIN_USERNAME"),
     admin_password=env.text("ADMIN_PASSWORD"),
+    # The CA that signs chargers' CSRs (PEM files); the V2G pair falls back to it.
+    ca_certificate=env.existing_file("CA_CERTIFICATE"),
+    ca_private_key=env.existing_file("CA_PRIVATE_KEY"),
+    v2g_ca_certificate=env.existing_file("V2G_CA_CERTIFICATE"),
+    v2g_ca_private_key=env.existing_file("V2G_CA_PRIVATE_KEY"),
+    certificate_validity_days=env.integer("CERTIFICATE_VALIDITY_DAYS", 365, minimum=1),
+    # Responder URL prefixes GetCertificateStatus may be forwarded to; none by default.
+    ocsp_responders=tuple(env.csv("OCSP_RESPONDERS", [])),
+    ev_certificate_provider=env.text("EV_CERTIFICATE_PROVIDER"),
 )
 
 # --- Logging ------------------------------------------------------------------------

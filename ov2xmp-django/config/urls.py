@@ -17,6 +17,9 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("chargepoints.api.urls")),
     path("", include("idtokens.api.urls")),
     path("", include("transactions.api.urls")),
+    path("", include("reservations.api.urls")),
+    path("", include("smartcharging.api.urls")),
+    path("", include("certificates.api.urls")),
     path("", include("ocpp_messages.api.urls")),
 ]
 

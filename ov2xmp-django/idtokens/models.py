@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -21,6 +22,13 @@ class IdTokenStatus(models.TextChoices):
     BLOCKED = "Blocked"
     EXPIRED = "Expired"
     INVALID = "Invalid"
+
+
+class MessageFormat(models.TextChoices):
+    ASCII = "ASCII"
+    HTML = "HTML"
+    URI = "URI"
+    UTF8 = "UTF8"
 
 
 class IdToken(models.Model):
@@ -55,6 +63,25 @@ class IdToken(models.Model):
     allow_concurrent_transactions = models.BooleanField(
         default=False,
         help_text="When false, a second transaction while one runs is answered ConcurrentTx.",
+    )
+    # OCPP 2.0.1 idTokenInfo: how the charger should address the driver, and
+    # whose session comes first when power is short.
+    language = models.CharField(
+        max_length=8, blank=True, help_text="Preferred language (RFC 5646), e.g. nl or en-GB."
+    )
+    second_language = models.CharField(max_length=8, blank=True)
+    personal_message = models.CharField(
+        max_length=512, blank=True, help_text="Shown to the driver when the token is presented."
+    )
+    personal_message_format = models.CharField(
+        max_length=8, choices=MessageFormat.choices, default=MessageFormat.UTF8
+    )
+    personal_message_language = models.CharField(max_length=8, blank=True)
+    charging_priority = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-9), MaxValueValidator(9)],
+        help_text="-9 (lowest) to 9 (highest); empty means 0.",
     )
     description = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

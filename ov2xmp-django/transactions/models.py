@@ -142,6 +142,11 @@ class MeterValue(models.Model):
     location = models.CharField(max_length=16, blank=True)
     format = models.CharField(max_length=16, blank=True)
     value = models.TextField(help_text="As reported (signed data is kept whole).")
+    signed_meter_value = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="OCPP 2.0.1 signedMeterValue: signed data, signing and encoding method, key.",
+    )
     numeric_value = models.DecimalField(
         max_digits=24, decimal_places=6, null=True, blank=True, help_text="Null for signed data."
     )

@@ -7,10 +7,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction as db_transaction
 
 from idtokens.selectors import Authorization, idtoken_authorize
+from reservations.services import reservation_record_use
 from transactions.models import (
     ENERGY_REGISTER,
     MeterValue,
@@ -33,6 +35,7 @@ class SampledValue:
     context: str = ""
     location: str = ""
     format: str = ""
+    signed_meter_value: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,13 @@ def transaction_start(
         # OCPP 1.6: the CSMS assigns the id; the primary key is unique already.
         started.ocpp_transaction_id = str(started.pk)
         started.save(update_fields=["ocpp_transaction_id"])
+    if reservation_id is not None:
+        reservation_record_use(
+            charge_point_id=charge_point_id,
+            reservation_id=reservation_id,
+            transaction=started,
+            at=started_at,
+        )
     return TransactionStarted(transaction=started, authorization=authorization)
 
 
@@ -278,6 +288,7 @@ def _record_readings(
             location=sample.location,
             format=sample.format,
             value=sample.value,
+            signed_meter_value=sample.signed_meter_value,
             numeric_value=_numeric(sample),
         )
         for reading in readings
@@ -404,8 +415,14 @@ def _apply_event(
             session.authorization_status = authorization.status
     if event.remote_start_id is not None:
         session.remote_start_id = event.remote_start_id
-    if event.reservation_id is not None:
+    if event.reservation_id is not None and event.reservation_id != session.reservation_id:
         session.reservation_id = event.reservation_id
+        reservation_record_use(
+            charge_point_id=session.charge_point_id,
+            reservation_id=event.reservation_id,
+            transaction=session,
+            at=event.timestamp,
+        )
     session.started_at = min(session.started_at, event.timestamp)
     if event.event_type == "Started":
         # A Started that arrives after a later event still knows the meter at start.

@@ -3,11 +3,13 @@ import django_filters
 from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
+    ChargerReport,
     Connector,
-    DeviceModelReport,
     DeviceModelVariable,
+    DisplayMessage,
     SecurityEvent,
     StatusNotification,
+    VariableMonitor,
 )
 from core.api.filters import charge_point_filter
 
@@ -69,12 +71,36 @@ class DeviceModelVariableFilter(django_filters.FilterSet):
         }
 
 
-class DeviceModelReportFilter(django_filters.FilterSet):
+class ChargerReportFilter(django_filters.FilterSet):
     charge_point = charge_point_filter()
 
     class Meta:
-        model = DeviceModelReport
-        fields = ["charge_point", "request_id", "complete"]
+        model = ChargerReport
+        fields = ["charge_point", "kind", "request_id", "complete"]
+
+
+class VariableMonitorFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = VariableMonitor
+        fields = [
+            "charge_point",
+            "monitor_id",
+            "type",
+            "severity",
+            "component_name",
+            "variable_name",
+            "evse_id",
+        ]
+
+
+class DisplayMessageFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = DisplayMessage
+        fields = ["charge_point", "message_id", "priority", "state", "transaction_id"]
 
 
 class ChargerEventFilter(django_filters.FilterSet):

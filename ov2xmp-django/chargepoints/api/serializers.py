@@ -3,13 +3,16 @@ from rest_framework import serializers
 from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
+    ChargerReport,
     Connector,
-    DeviceModelReport,
     DeviceModelVariable,
+    DisplayMessage,
     Evse,
     SecurityEvent,
     StatusNotification,
+    VariableMonitor,
 )
+from chargepoints.services import ADDRESS_FIELDS
 
 REPORTED_FIELDS = [
     "ocpp_version",
@@ -40,6 +43,10 @@ REPORTED_FIELDS = [
     "firmware_status_at",
     "diagnostics_status",
     "diagnostics_status_at",
+    "publish_firmware_status",
+    "publish_firmware_status_at",
+    "publish_firmware_request_id",
+    "publish_firmware_locations",
     "created_at",
     "updated_at",
 ]
@@ -125,12 +132,7 @@ class DeviceModelVariableSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "charge_point",
-            "component_name",
-            "component_instance",
-            "evse_id",
-            "connector_id",
-            "variable_name",
-            "variable_instance",
+            *ADDRESS_FIELDS,
             "attribute_type",
             "value",
             "mutability",
@@ -143,17 +145,23 @@ class DeviceModelVariableSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeviceModelReportSerializer(serializers.ModelSerializer):
+class ChargerReportSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(
+        read_only=True, help_text="Customer information: the parts' data joined in seqNo order."
+    )
+
     class Meta:
-        model = DeviceModelReport
+        model = ChargerReport
         fields = [
             "id",
             "charge_point",
+            "kind",
             "request_id",
             "generated_at",
             "seq_nos",
             "last_seq_no",
             "complete",
+            "text",
             "created_at",
             "updated_at",
         ]
@@ -175,15 +183,51 @@ class ChargerEventSerializer(serializers.ModelSerializer):
             "tech_info",
             "cleared",
             "transaction_id",
-            "component_name",
-            "component_instance",
-            "evse_id",
-            "connector_id",
-            "variable_name",
-            "variable_instance",
+            *ADDRESS_FIELDS,
             "variable_monitoring_id",
             "event_notification_type",
             "generated_at",
             "received_at",
+        ]
+        read_only_fields = fields
+
+
+class VariableMonitorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VariableMonitor
+        fields = [
+            "id",
+            "charge_point",
+            "monitor_id",
+            *ADDRESS_FIELDS,
+            "type",
+            "value",
+            "severity",
+            "transaction",
+            "report",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DisplayMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DisplayMessage
+        fields = [
+            "id",
+            "charge_point",
+            "message_id",
+            "priority",
+            "state",
+            "starts_at",
+            "ends_at",
+            "transaction_id",
+            "message_format",
+            "message_language",
+            "message_content",
+            "display_component_name",
+            "display_component_instance",
+            "request_id",
+            "updated_at",
         ]
         read_only_fields = fields

@@ -3,11 +3,13 @@ from rest_framework.routers import SimpleRouter
 from chargepoints.api.views import (
     ChargePointViewSet,
     ChargerEventViewSet,
+    ChargerReportViewSet,
     ConnectorViewSet,
-    DeviceModelReportViewSet,
     DeviceModelVariableViewSet,
+    DisplayMessageViewSet,
     SecurityEventViewSet,
     StatusNotificationViewSet,
+    VariableMonitorViewSet,
 )
 
 router = SimpleRouter()
@@ -17,6 +19,8 @@ router.register("status-notifications", StatusNotificationViewSet)
 router.register("security-events", SecurityEventViewSet)
 router.register("charger-events", ChargerEventViewSet)
 router.register("device-model-variables", DeviceModelVariableViewSet)
-router.register("device-model-reports", DeviceModelReportViewSet)
+router.register("variable-monitors", VariableMonitorViewSet)
+router.register("charger-reports", ChargerReportViewSet)
+router.register("display-messages", DisplayMessageViewSet)
 
 urlpatterns = router.urls

@@ -3,29 +3,35 @@ from rest_framework import viewsets
 from chargepoints.api.filters import (
     ChargePointFilter,
     ChargerEventFilter,
+    ChargerReportFilter,
     ConnectorFilter,
-    DeviceModelReportFilter,
     DeviceModelVariableFilter,
+    DisplayMessageFilter,
     SecurityEventFilter,
     StatusNotificationFilter,
+    VariableMonitorFilter,
 )
 from chargepoints.api.serializers import (
     ChargePointSerializer,
     ChargerEventSerializer,
+    ChargerReportSerializer,
     ConnectorSerializer,
-    DeviceModelReportSerializer,
     DeviceModelVariableSerializer,
+    DisplayMessageSerializer,
     SecurityEventSerializer,
     StatusNotificationSerializer,
+    VariableMonitorSerializer,
 )
 from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
+    ChargerReport,
     Connector,
-    DeviceModelReport,
     DeviceModelVariable,
+    DisplayMessage,
     SecurityEvent,
     StatusNotification,
+    VariableMonitor,
 )
 from core.api.views import ProtectedDestroyMixin
 
@@ -80,13 +86,32 @@ class DeviceModelVariableViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["component_name", "variable_name", "updated_at"]
 
 
-class DeviceModelReportViewSet(viewsets.ReadOnlyModelViewSet):
-    """Device model reports by requestId, with the parts received so far."""
+class ChargerReportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Multi-part reports of OCPP 2.0.1 chargers by kind and requestId (device
+    model, monitors, customer information), with the parts received so far."""
 
-    queryset = DeviceModelReport.objects.all()
-    serializer_class = DeviceModelReportSerializer
-    filterset_class = DeviceModelReportFilter
+    queryset = ChargerReport.objects.all()
+    serializer_class = ChargerReportSerializer
+    filterset_class = ChargerReportFilter
     ordering_fields = ["created_at", "request_id"]
+
+
+class VariableMonitorViewSet(viewsets.ReadOnlyModelViewSet):
+    """Monitors on OCPP 2.0.1 chargers' variables (NotifyMonitoringReport)."""
+
+    queryset = VariableMonitor.objects.all()
+    serializer_class = VariableMonitorSerializer
+    filterset_class = VariableMonitorFilter
+    ordering_fields = ["monitor_id", "severity", "updated_at"]
+
+
+class DisplayMessageViewSet(viewsets.ReadOnlyModelViewSet):
+    """Messages configured on OCPP 2.0.1 chargers' displays (NotifyDisplayMessages)."""
+
+    queryset = DisplayMessage.objects.all()
+    serializer_class = DisplayMessageSerializer
+    filterset_class = DisplayMessageFilter
+    ordering_fields = ["message_id", "updated_at"]
 
 
 class ChargerEventViewSet(viewsets.ReadOnlyModelViewSet):

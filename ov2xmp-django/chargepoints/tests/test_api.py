@@ -9,7 +9,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chargepoints.models import ChargePoint, RegistrationStatus, SecurityEvent, StatusNotification
+from chargepoints.models import (
+    ChargePoint,
+    ChargerReport,
+    DisplayMessage,
+    RegistrationStatus,
+    SecurityEvent,
+    StatusNotification,
+    VariableMonitor,
+)
 from chargepoints.tests.factories import (
     T0,
     ChargePointFactory,
@@ -503,3 +511,47 @@ def test_security_events_list_newest_first_and_filter(api):
     ]
     assert listed(api.get("/api/security-events/?type=TamperDetectionActivated")) == [later.pk]
     assert api.post("/api/security-events/", {}).status_code == 405
+
+
+def test_charger_reports_filter_by_kind_and_show_customer_text(api):
+    cp = ChargePointFactory(id="CP-1")
+    ChargerReport.objects.create(charge_point=cp, kind="DeviceModel", request_id=1, generated_at=T0)
+    customer = ChargerReport.objects.create(
+        charge_point=cp,
+        kind="CustomerInformation",
+        request_id=1,
+        generated_at=T0,
+        text_parts={"10": "c", "2": "b", "0": "a"},
+    )
+    response = api.get("/api/charger-reports/?kind=CustomerInformation")
+    assert listed(response) == [customer.pk]
+    assert response.json()["results"][0]["text"] == "abc"  # by seqNo as a number
+    assert api.get("/api/charger-reports/?kind=Nonsense").status_code == 400
+    assert api.post("/api/charger-reports/", {}).status_code == 405
+
+
+def test_variable_monitors_and_display_messages_are_listed_per_charger(api):
+    cp1, cp2 = ChargePointFactory(id="CP-1"), ChargePointFactory(id="CP-2")
+    for cp in (cp1, cp2):
+        VariableMonitor.objects.create(
+            charge_point=cp,
+            monitor_id=1,
+            component_name="EVSE",
+            variable_name="Power",
+            type="Delta",
+            value=100,
+            severity=5,
+        )
+        DisplayMessage.objects.create(
+            charge_point=cp,
+            message_id=1,
+            priority="InFront",
+            message_format="UTF8",
+            message_content=f"Hello from {cp.id}",
+            request_id=1,
+        )
+    assert listed(api.get("/api/variable-monitors/?charge_point=CP-2"), "charge_point") == ["CP-2"]
+    assert listed(api.get("/api/display-messages/?charge_point=CP-1"), "message_content") == [
+        "Hello from CP-1"
+    ]
+    assert api.delete("/api/display-messages/1/").status_code == 405

@@ -10,23 +10,18 @@ from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.urls import reverse
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from config.api_root import LISTS
 
-LIST_PATHS = [
-    "/api/chargepoints/",
-    "/api/connectors/",
-    "/api/status-notifications/",
-    "/api/security-events/",
-    "/api/charger-events/",
-    "/api/device-model-variables/",
-    "/api/device-model-reports/",
-    "/api/id-tokens/",
-    "/api/transactions/",
-    "/api/meter-values/",
-    "/api/ocpp-messages/",
+# Every list the API root names, so that a new endpoint is covered here at once.
+LIST_PATHS = [reverse(name) for _, name in LISTS]
+# Lists of what belongs to a charger: filterable by ``charge_point``.
+CHARGER_LIST_PATHS = [
+    path for path in LIST_PATHS if path not in ("/api/chargepoints/", "/api/id-tokens/")
 ]
 
 CREDENTIALS = {"username": "operator", "password": "operator-pass-123"}
@@ -294,19 +289,7 @@ def test_the_asgi_app_answers_404_for_a_missing_static_file(db):
     assert status == 404
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/connectors/",
-        "/api/status-notifications/",
-        "/api/security-events/",
-        "/api/device-model-variables/",
-        "/api/device-model-reports/",
-        "/api/transactions/",
-        "/api/meter-values/",
-        "/api/ocpp-messages/",
-    ],
-)
+@pytest.mark.parametrize("path", CHARGER_LIST_PATHS)
 def test_filtering_by_an_unknown_charger_gives_an_empty_list(api, path):
     response = api.get(path, {"charge_point": "NO-SUCH-CHARGER"})
     assert response.status_code == 200, response.content

@@ -24,3 +24,21 @@ async def is_offline(charge_point_id: str) -> bool:
     from chargepoints.models import ChargePoint
 
     return not (await ChargePoint.objects.aget(id=charge_point_id)).is_connected
+
+
+async def boot_201(charger) -> object:
+    """Boot an OCPP 2.0.1 simulated charger (accepted unless told otherwise)."""
+    from ocpp.v201 import call
+
+    return await charger.call(
+        call.BootNotification(
+            charging_station={
+                "model": "DC-150",
+                "vendor_name": "Acme",
+                "serial_number": "SN-201",
+                "firmware_version": "4.5.6",
+                "modem": {"iccid": "8931", "imsi": "2040"},
+            },
+            reason="PowerUp",
+        )
+    )

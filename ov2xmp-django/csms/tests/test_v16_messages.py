@@ -15,6 +15,7 @@ from core.testing import iso
 from csms.simulator import simulated_charger
 from idtokens.models import IdToken
 from ocpp_messages.models import OcppMessage
+from reservations.models import Reservation
 from transactions.models import MeterValue, Transaction, TransactionStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -336,3 +337,20 @@ async def test_security_extension_notifications(csms):
         "expired",
     )
     assert (cp.diagnostics_status, cp.firmware_status) == ("Uploading", "SignatureVerified")
+
+
+async def test_a_start_on_a_reservation_uses_it(csms):
+    charger_row = await ChargePoint.objects.acreate(id="CP-RES16")
+    await Reservation.objects.acreate(
+        charge_point=charger_row, reservation_id=5, evse_id=1, status="Accepted", status_at=T0
+    )
+    async with simulated_charger(csms.url, "CP-RES16") as charger:
+        await boot(charger)
+        started = await charger.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="T", meter_start=0, timestamp=iso(T0), reservation_id=5
+            )
+        )
+    reservation = await Reservation.objects.aget(charge_point=charger_row, reservation_id=5)
+    assert reservation.status == "Used"
+    assert reservation.transaction_id == started.transaction_id

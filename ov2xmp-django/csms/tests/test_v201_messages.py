@@ -14,15 +14,13 @@ from websockets.asyncio.client import connect
 
 from chargepoints.models import (
     ChargePoint,
-    ChargerEvent,
     Connector,
-    DeviceModelReport,
-    DeviceModelVariable,
     SecurityEvent,
     StatusNotification,
 )
 from core.testing import iso
 from csms.simulator import simulated_charger
+from csms.tests.helpers import boot_201 as boot
 from idtokens.models import IdToken
 from transactions.models import MeterValue, Transaction, TransactionEvent, TransactionStatus
 
@@ -30,21 +28,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 V201 = ("ocpp2.0.1",)
-
-
-async def boot(charger) -> object:
-    return await charger.call(
-        call.BootNotification(
-            charging_station={
-                "model": "DC-150",
-                "vendor_name": "Acme",
-                "serial_number": "SN-201",
-                "firmware_version": "4.5.6",
-                "modem": {"iccid": "8931", "imsi": "2040"},
-            },
-            reason="PowerUp",
-        )
-    )
 
 
 def event(
@@ -107,7 +90,16 @@ async def test_boot_heartbeat_status(csms):
 
 async def test_authorize_answers_unknown_for_tokens_nobody_knows(csms):
     group = await IdToken.objects.acreate(value="FLEET", type="Central")
-    await IdToken.objects.acreate(value="CARD-1", type="ISO14443", parent=group)
+    await IdToken.objects.acreate(
+        value="CARD-1",
+        type="ISO14443",
+        parent=group,
+        language="nl",
+        second_language="en",
+        personal_message="Welkom terug",
+        personal_message_language="nl",
+        charging_priority=3,
+    )
     await IdToken.objects.acreate(value="CARD-2", type="ISO14443", status="Blocked")
     async with simulated_charger(csms.url, "CP-AUTH201", subprotocols=V201) as charger:
         await boot(charger)
@@ -120,11 +112,16 @@ async def test_authorize_answers_unknown_for_tokens_nobody_knows(csms):
         ]:
             reply = await charger.call(call.Authorize(id_token={"id_token": value, "type": kind}))
             answers[(value, kind)] = reply.id_token_info
-    assert answers[("CARD-1", "ISO14443")]["status"] == "Accepted"
-    assert answers[("CARD-1", "ISO14443")]["group_id_token"] == {
-        "id_token": "FLEET",
-        "type": "Central",
+    card = answers[("CARD-1", "ISO14443")]
+    assert card["status"] == "Accepted"
+    assert card["group_id_token"] == {"id_token": "FLEET", "type": "Central"}
+    assert (card["language1"], card["language2"], card["charging_priority"]) == ("nl", "en", 3)
+    assert card["personal_message"] == {
+        "format": "UTF8",
+        "content": "Welkom terug",
+        "language": "nl",
     }
+    assert "personal_message" not in answers[("CARD-2", "ISO14443")]
     assert answers[("CARD-2", "ISO14443")]["status"] == "Blocked"
     assert answers[("CARD-1", "eMAID")]["status"] == "Unknown"  # same value, other type
     assert answers[("", "NoAuthorization")]["status"] == "Accepted"
@@ -243,6 +240,15 @@ async def test_meter_values_firmware_log_security_and_data_transfer(csms):
     async with simulated_charger(csms.url, "CP-MISC201", subprotocols=V201) as charger:
         await boot(charger)
         await charger.call(call.MeterValues(evse_id=0, meter_value=energy(1, 123456)))
+        signed = {
+            "signed_meter_data": "AQIDBA==",
+            "signing_method": "ECDSA-secp256r1-SHA256",
+            "encoding_method": "OCMF",
+            "public_key": "BAUG",
+        }
+        reading = energy(2, 123500)
+        reading[0]["sampled_value"][0]["signed_meter_value"] = signed
+        await charger.call(call.MeterValues(evse_id=1, meter_value=reading))
         await charger.call(call.FirmwareStatusNotification(status="Installed", request_id=1))
         await charger.call(call.LogStatusNotification(status="Uploaded", request_id=2))
         await charger.call(
@@ -253,9 +259,18 @@ async def test_meter_values_firmware_log_security_and_data_transfer(csms):
         transfer = await charger.call(call.DataTransfer(vendor_id="com.acme", data={"x": 1}))
         assert transfer.status == "UnknownVendorId"
         cp = await ChargePoint.objects.aget(id="CP-MISC201")
-        sample = await MeterValue.objects.aget(charge_point=cp)
+        sample = await MeterValue.objects.aget(charge_point=cp, evse_id=0)
+        signed_sample = await MeterValue.objects.aget(charge_point=cp, evse_id=1)
         security = await SecurityEvent.objects.aget(charge_point=cp)
-    assert (sample.evse_id, sample.numeric_value, sample.transaction_id) == (0, 123456, None)
+    assert (sample.numeric_value, sample.transaction_id) == (123456, None)
+    assert sample.signed_meter_value is None
+    assert signed_sample.numeric_value == 123500
+    assert signed_sample.signed_meter_value == {
+        "signed_meter_data": "AQIDBA==",
+        "signing_method": "ECDSA-secp256r1-SHA256",
+        "encoding_method": "OCMF",
+        "public_key": "BAUG",
+    }
     assert (cp.firmware_status, cp.diagnostics_status) == ("Installed", "Uploaded")
     assert (security.type, security.timestamp, security.tech_info) == (
         "FirmwareUpdated",
@@ -299,89 +314,3 @@ async def test_a_charger_that_moves_from_16_to_201_keeps_its_history(csms):
     assert cp.ocpp_version == "2.0.1"
     assert sorted(versions) == ["1.6", "2.0.1"]
     assert await StatusNotification.objects.filter(charge_point=cp).acount() == 1
-
-
-def report_part(seq_no: int, tbc: bool, items: list[tuple[str, str, str]]) -> call.NotifyReport:
-    return call.NotifyReport(
-        request_id=5,
-        generated_at=iso(T0),
-        seq_no=seq_no,
-        tbc=tbc,
-        report_data=[
-            {
-                "component": {
-                    "name": component,
-                    **({"evse": {"id": 1}} if component == "EVSE" else {}),
-                },
-                "variable": {"name": variable},
-                "variable_attribute": [{"value": value, "mutability": "ReadWrite"}],
-                "variable_characteristics": {"data_type": "string", "supports_monitoring": False},
-            }
-            for component, variable, value in items
-        ],
-    )
-
-
-async def test_a_multi_part_report_is_assembled_per_request_id(csms):
-    async with simulated_charger(csms.url, "CP-DM", subprotocols=V201) as charger:
-        await boot(charger)
-        # Parts arrive out of order; the report is complete only with all of them.
-        await charger.call(report_part(1, False, [("EVSE", "Power", "22000")]))
-        report = await DeviceModelReport.objects.aget(charge_point_id="CP-DM", request_id=5)
-        assert not report.complete
-        await charger.call(report_part(0, True, [("OCPPCommCtrlr", "HeartbeatInterval", "300")]))
-        await charger.call(report_part(0, True, [("OCPPCommCtrlr", "HeartbeatInterval", "60")]))
-        report = await DeviceModelReport.objects.aget(charge_point_id="CP-DM", request_id=5)
-        variables = {
-            (v.component_name, v.evse_id, v.variable_name): (v.value, v.characteristics)
-            async for v in DeviceModelVariable.objects.filter(charge_point_id="CP-DM")
-        }
-    assert (report.complete, report.seq_nos, report.last_seq_no) == (True, [0, 1], 1)
-    assert variables == {
-        ("EVSE", 1, "Power"): ("22000", {"data_type": "string", "supports_monitoring": False}),
-        ("OCPPCommCtrlr", None, "HeartbeatInterval"): (
-            "60",  # a part sent again updates, it does not duplicate
-            {"data_type": "string", "supports_monitoring": False},
-        ),
-    }
-
-
-async def test_notify_event_stores_each_event_once(csms):
-    data = [
-        {
-            "event_id": 1,
-            "timestamp": iso(T0),
-            "trigger": "Alerting",
-            "actual_value": "86",
-            "event_notification_type": "HardWiredMonitor",
-            "component": {"name": "EVSE", "evse": {"id": 1}},
-            "variable": {"name": "Temperature"},
-            "tech_code": "T-HIGH",
-        },
-        {
-            "event_id": 2,
-            "timestamp": iso(T0 + timedelta(minutes=5)),
-            "trigger": "Alerting",
-            "actual_value": "60",
-            "event_notification_type": "HardWiredMonitor",
-            "component": {"name": "EVSE", "evse": {"id": 1}},
-            "variable": {"name": "Temperature"},
-            "cause": 1,
-            "cleared": True,
-        },
-    ]
-    async with simulated_charger(csms.url, "CP-EVT", subprotocols=V201) as charger:
-        await boot(charger)
-        notify = call.NotifyEvent(generated_at=iso(T0), seq_no=0, event_data=data)
-        await charger.call(notify)
-        await charger.call(notify)  # resent after a reconnect
-        events = [
-            (e.event_id, e.evse_id, e.variable_name, e.actual_value, e.cleared, e.cause)
-            async for e in ChargerEvent.objects.filter(charge_point_id="CP-EVT").order_by(
-                "event_id"
-            )
-        ]
-    assert events == [
-        (1, 1, "Temperature", "86", False, None),
-        (2, 1, "Temperature", "60", True, 1),
-    ]

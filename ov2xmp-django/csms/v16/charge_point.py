@@ -18,6 +18,7 @@ from chargepoints.services import (
 )
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
+from csms.v16.certificates import CertificateHandlers16
 from idtokens.selectors import Authorization, idtoken_authorize
 from transactions.models import ENERGY_REGISTER
 from transactions.services import (
@@ -71,7 +72,7 @@ def meter_readings(meter_value: list[dict[str, Any]]) -> list[MeterReading]:
     ]
 
 
-class ChargePoint16(CsmsChargePoint, LibraryChargePoint):
+class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
     ocpp_version = "1.6"
     error_code_aliases = {
         "FormatViolation": "FormationViolation",

@@ -3,136 +3,69 @@ version-neutral services that serve 1.6."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint as LibraryChargePoint
 from ocpp.v201 import call_result
-from ocpp.v201.datatypes import IdTokenInfoType, IdTokenType
-from ocpp.v201.enums import Action, DataTransferStatusEnumType
+from ocpp.v201.datatypes import StatusInfoType
+from ocpp.v201.enums import (
+    Action,
+    DataTransferStatusEnumType,
+    GenericStatusEnumType,
+    NotifyEVChargingNeedsStatusEnumType,
+)
 
 from chargepoints.services import (
     BootInfo,
-    ReportedAttribute,
-    ReportedEvent,
+    chargepoint_record_publish_firmware_status,
     charger_events_record,
     connector_record_status,
+    customer_information_record,
     device_model_record_report,
+    display_messages_record,
+    variable_monitors_record_report,
 )
-from core.time import format_timestamp, utc_now
-from csms.charge_point import CsmsChargePoint, db, timestamp_field
-from idtokens.selectors import Authorization, idtoken_authorize
-from transactions.models import ENERGY_REGISTER
+from core.time import utc_now
+from csms.charge_point import CsmsChargePoint, db
+from csms.v201.certificates import CertificateHandlers201
+from csms.v201.translate import (
+    id_token_info,
+    meter_readings,
+    optional_when,
+    reported_attributes,
+    reported_display_message,
+    reported_event,
+    reported_monitors,
+    when,
+)
+from idtokens.selectors import idtoken_authorize
+from reservations.services import reservation_record_status_update
+from smartcharging.services import (
+    ReportedNeeds,
+    charging_limit_clear,
+    charging_limit_record,
+    charging_needs_record,
+    ev_charging_schedule_record,
+    reported_charging_profiles_record,
+)
 from transactions.services import (
-    MeterReading,
-    SampledValue,
     TransactionEventData,
     meter_values_record,
     transaction_event_record,
 )
 
-
-def id_token_info(authorization: Authorization) -> IdTokenInfoType:
-    group = None
-    if authorization.parent_value and authorization.parent_type:
-        group = IdTokenType(id_token=authorization.parent_value, type=authorization.parent_type)
-    return IdTokenInfoType(
-        status=authorization.status if authorization.known else "Unknown",
-        cache_expiry_date_time=format_timestamp(authorization.expires_at)
-        if authorization.expires_at
-        else None,
-        group_id_token=group,
-    )
+# Until the platform computes charging schedules (the smart-charging issue), an
+# EV's needs are stored and answered Rejected, which the spec defines as "no
+# schedule will come": the EV then charges by its own and the charger's limits.
+CHARGING_NEEDS_ANSWER = NotifyEVChargingNeedsStatusEnumType.rejected
+CHARGING_NEEDS_REASON = StatusInfoType(
+    reason_code="NoSchedule",
+    additional_info="Needs stored; this CSMS does not compute charging schedules yet.",
+)
 
 
-def when(value: str | None, field: str = "timestamp"):
-    return timestamp_field(value, field, PropertyConstraintViolationError)
-
-
-def sampled_value(sample: dict[str, Any]) -> SampledValue:
-    """A 2.0.1 SampledValue: a number with a unit and a power-of-ten multiplier,
-    stored scaled (the frame as sent stays in the message log)."""
-    unit = sample.get("unit_of_measure") or {}
-    try:
-        value = Decimal(str(sample["value"])).scaleb(int(unit.get("multiplier", 0)))
-    except (InvalidOperation, ValueError):
-        raise PropertyConstraintViolationError(
-            description=f"sampledValue.value: {sample['value']!r} is not a number"
-        ) from None
-    return SampledValue(
-        value=str(value),
-        measurand=sample.get("measurand", ENERGY_REGISTER),
-        phase=sample.get("phase", ""),
-        unit=unit.get("unit", "Wh"),
-        context=sample.get("context", "Sample.Periodic"),
-        location=sample.get("location", "Outlet"),
-    )
-
-
-def addressed_variable(item: dict[str, Any]) -> dict[str, Any]:
-    """Where a device-model variable lives: component (with its EVSE and
-    connector) and variable, as the fields the services take."""
-    component, variable = item["component"], item["variable"]
-    evse = component.get("evse") or {}
-    return {
-        "component_name": component["name"],
-        "component_instance": component.get("instance", ""),
-        "evse_id": evse.get("id"),
-        "connector_id": evse.get("connector_id"),
-        "variable_name": variable["name"],
-        "variable_instance": variable.get("instance", ""),
-    }
-
-
-def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttribute]:
-    attributes = []
-    for item in report_data:
-        characteristics = item.get("variable_characteristics")
-        for attribute in item["variable_attribute"]:
-            attributes.append(
-                ReportedAttribute(
-                    **addressed_variable(item),
-                    attribute_type=attribute.get("type", "Actual"),
-                    value=attribute.get("value", ""),
-                    mutability=attribute.get("mutability", ""),
-                    persistent=attribute.get("persistent"),
-                    constant=attribute.get("constant"),
-                    characteristics=characteristics,
-                )
-            )
-    return attributes
-
-
-def reported_event(item: dict[str, Any]) -> ReportedEvent:
-    return ReportedEvent(
-        **addressed_variable(item),
-        event_id=item["event_id"],
-        timestamp=when(item["timestamp"]),
-        trigger=item["trigger"],
-        actual_value=item["actual_value"],
-        event_notification_type=item["event_notification_type"],
-        cause=item.get("cause"),
-        tech_code=item.get("tech_code", ""),
-        tech_info=item.get("tech_info", ""),
-        cleared=item.get("cleared", False),
-        transaction_id=item.get("transaction_id", ""),
-        variable_monitoring_id=item.get("variable_monitoring_id"),
-    )
-
-
-def meter_readings(meter_value: list[dict[str, Any]]) -> list[MeterReading]:
-    return [
-        MeterReading(
-            timestamp=when(reading["timestamp"]),
-            sampled_values=[sampled_value(sample) for sample in reading["sampled_value"]],
-        )
-        for reading in meter_value
-    ]
-
-
-class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
+class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint):
     ocpp_version = "2.0.1"
     error_code_aliases = {
         "FormationViolation": "FormatViolation",
@@ -288,3 +221,165 @@ class ChargePoint201(CsmsChargePoint, LibraryChargePoint):
     ) -> call_result.SecurityEventNotification:
         await self.record_security_event(type, timestamp, tech_info)
         return call_result.SecurityEventNotification()
+
+    @on(Action.notify_monitoring_report)
+    async def on_notify_monitoring_report(
+        self,
+        request_id: int,
+        seq_no: int,
+        generated_at: str,
+        monitor: list[dict[str, Any]] | None = None,
+        tbc: bool = False,
+        **_: Any,
+    ) -> call_result.NotifyMonitoringReport:
+        await db(variable_monitors_record_report)(
+            charge_point_id=self.id,
+            request_id=request_id,
+            generated_at=when(generated_at, "generatedAt"),
+            seq_no=seq_no,
+            tbc=tbc,
+            monitors=reported_monitors(monitor or []),
+        )
+        return call_result.NotifyMonitoringReport()
+
+    @on(Action.notify_customer_information)
+    async def on_notify_customer_information(
+        self,
+        data: str,
+        seq_no: int,
+        generated_at: str,
+        request_id: int,
+        tbc: bool = False,
+        **_: Any,
+    ) -> call_result.NotifyCustomerInformation:
+        await db(customer_information_record)(
+            charge_point_id=self.id,
+            request_id=request_id,
+            generated_at=when(generated_at, "generatedAt"),
+            seq_no=seq_no,
+            tbc=tbc,
+            data=data,
+        )
+        return call_result.NotifyCustomerInformation()
+
+    @on(Action.notify_display_messages)
+    async def on_notify_display_messages(
+        self, request_id: int, message_info: list[dict[str, Any]] | None = None, **_: Any
+    ) -> call_result.NotifyDisplayMessages:
+        # Parts carry no seqNo: each is applied as it comes.
+        await db(display_messages_record)(
+            charge_point_id=self.id,
+            request_id=request_id,
+            messages=[reported_display_message(info) for info in message_info or []],
+        )
+        return call_result.NotifyDisplayMessages()
+
+    @on(Action.publish_firmware_status_notification)
+    async def on_publish_firmware_status_notification(
+        self,
+        status: str,
+        location: list[str] | None = None,
+        request_id: int | None = None,
+        **_: Any,
+    ) -> call_result.PublishFirmwareStatusNotification:
+        await db(chargepoint_record_publish_firmware_status)(
+            charge_point_id=self.id,
+            status=status,
+            request_id=request_id,
+            locations=location or [],
+            at=utc_now(),
+        )
+        return call_result.PublishFirmwareStatusNotification()
+
+    @on(Action.reservation_status_update)
+    async def on_reservation_status_update(
+        self, reservation_id: int, reservation_update_status: str, **_: Any
+    ) -> call_result.ReservationStatusUpdate:
+        await db(reservation_record_status_update)(
+            charge_point_id=self.id,
+            reservation_id=reservation_id,
+            status=reservation_update_status,
+            at=utc_now(),
+        )
+        return call_result.ReservationStatusUpdate()
+
+    @on(Action.notify_ev_charging_needs)
+    async def on_notify_ev_charging_needs(
+        self,
+        charging_needs: dict[str, Any],
+        evse_id: int,
+        max_schedule_tuples: int | None = None,
+        **_: Any,
+    ) -> call_result.NotifyEVChargingNeeds:
+        needs = ReportedNeeds(
+            evse_id=evse_id,
+            requested_energy_transfer=charging_needs["requested_energy_transfer"],
+            departure_time=optional_when(charging_needs.get("departure_time"), "departureTime"),
+            max_schedule_tuples=max_schedule_tuples,
+            ac_charging_parameters=charging_needs.get("ac_charging_parameters"),
+            dc_charging_parameters=charging_needs.get("dc_charging_parameters"),
+        )
+        await db(charging_needs_record)(
+            charge_point_id=self.id, needs=needs, answered_status=CHARGING_NEEDS_ANSWER
+        )
+        return call_result.NotifyEVChargingNeeds(
+            status=CHARGING_NEEDS_ANSWER, status_info=CHARGING_NEEDS_REASON
+        )
+
+    @on(Action.notify_ev_charging_schedule)
+    async def on_notify_ev_charging_schedule(
+        self, time_base: str, charging_schedule: dict[str, Any], evse_id: int, **_: Any
+    ) -> call_result.NotifyEVChargingSchedule:
+        # No limits of ours to check the schedule against yet: accepted as is.
+        await db(ev_charging_schedule_record)(
+            charge_point_id=self.id,
+            evse_id=evse_id,
+            time_base=when(time_base, "timeBase"),
+            charging_schedule=charging_schedule,
+        )
+        return call_result.NotifyEVChargingSchedule(status=GenericStatusEnumType.accepted)
+
+    @on(Action.notify_charging_limit)
+    async def on_notify_charging_limit(
+        self,
+        charging_limit: dict[str, Any],
+        charging_schedule: list[dict[str, Any]] | None = None,
+        evse_id: int | None = None,
+        **_: Any,
+    ) -> call_result.NotifyChargingLimit:
+        await db(charging_limit_record)(
+            charge_point_id=self.id,
+            evse_id=evse_id,
+            source=charging_limit["charging_limit_source"],
+            is_grid_critical=charging_limit.get("is_grid_critical"),
+            charging_schedules=charging_schedule or [],
+            at=utc_now(),
+        )
+        return call_result.NotifyChargingLimit()
+
+    @on(Action.cleared_charging_limit)
+    async def on_cleared_charging_limit(
+        self, charging_limit_source: str, evse_id: int | None = None, **_: Any
+    ) -> call_result.ClearedChargingLimit:
+        await db(charging_limit_clear)(
+            charge_point_id=self.id, evse_id=evse_id, source=charging_limit_source, at=utc_now()
+        )
+        return call_result.ClearedChargingLimit()
+
+    @on(Action.report_charging_profiles)
+    async def on_report_charging_profiles(
+        self,
+        request_id: int,
+        charging_limit_source: str,
+        charging_profile: list[dict[str, Any]],
+        evse_id: int,
+        **_: Any,
+    ) -> call_result.ReportChargingProfiles:
+        await db(reported_charging_profiles_record)(
+            charge_point_id=self.id,
+            request_id=request_id,
+            evse_id=evse_id,
+            charging_limit_source=charging_limit_source,
+            profiles=charging_profile,
+        )
+        return call_result.ReportChargingProfiles()

@@ -52,6 +52,12 @@ def test_create_with_every_field(api, admin_user):
             "parent": group.pk,
             "owner": admin_user.pk,
             "allow_concurrent_transactions": True,
+            "language": "de",
+            "second_language": "en",
+            "personal_message": "<b>Hallo</b>",
+            "personal_message_format": "HTML",
+            "personal_message_language": "de",
+            "charging_priority": -2,
             "description": "Company car",
         },
     )
@@ -61,6 +67,8 @@ def test_create_with_every_field(api, admin_user):
     assert (token.parent, token.owner) == (group, admin_user)
     assert token.allow_concurrent_transactions is True
     assert token.description == "Company car"
+    assert (token.language, token.second_language, token.charging_priority) == ("de", "en", -2)
+    assert (token.personal_message, token.personal_message_format) == ("<b>Hallo</b>", "HTML")
 
 
 def test_retrieve_update_and_delete(api):
@@ -278,6 +286,24 @@ def test_wrong_types_are_400_with_every_field_named(api):
     )
     assert response.status_code == 400
     assert {"allow_concurrent_transactions", "expires_at", "status", "type"} <= set(response.json())
+    assert not IdToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("charging_priority", 10),
+        ("charging_priority", -10),
+        ("charging_priority", "high"),
+        ("personal_message_format", "Markdown"),
+        ("personal_message", "x" * 513),
+        ("language", "much-too-long"),
+    ],
+)
+def test_id_token_info_extras_are_validated(api, field, value):
+    response = api.post("/api/id-tokens/", {"value": "TAG1", field: value})
+    assert response.status_code == 400
+    assert field in response.json()
     assert not IdToken.objects.exists()
 
 

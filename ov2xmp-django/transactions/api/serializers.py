@@ -21,6 +21,7 @@ class MeterValueSerializer(serializers.ModelSerializer):
             "format",
             "value",
             "numeric_value",
+            "signed_meter_value",
             "received_at",
         ]
         read_only_fields = fields

@@ -1,0 +1,44 @@
+import django_filters
+
+from core.api.filters import charge_point_filter
+from smartcharging.models import (
+    ChargingLimit,
+    ChargingNeeds,
+    EvChargingSchedule,
+    ReportedChargingProfile,
+)
+
+
+class ChargingNeedsFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = ChargingNeeds
+        fields = ["charge_point", "evse_id", "transaction", "requested_energy_transfer"]
+
+
+class EvChargingScheduleFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = EvChargingSchedule
+        fields = ["charge_point", "evse_id", "transaction"]
+
+
+class ChargingLimitFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+    active = django_filters.BooleanFilter(
+        field_name="cleared_at", lookup_expr="isnull", help_text="Not cleared yet."
+    )
+
+    class Meta:
+        model = ChargingLimit
+        fields = ["charge_point", "evse_id", "source", "is_grid_critical", "active"]
+
+
+class ReportedChargingProfileFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = ReportedChargingProfile
+        fields = ["charge_point", "request_id", "evse_id", "purpose", "charging_limit_source"]
