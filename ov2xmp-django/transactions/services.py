@@ -294,10 +294,53 @@ def _record_readings(
         for reading in readings
         for sample in reading.sampled_values
     ]
-    created = MeterValue.objects.bulk_create(rows)
+    fresh = _not_yet_stored(charge_point_id=charge_point_id, evse_id=evse_id, rows=rows)
+    if len(fresh) < len(rows):
+        logger.info(
+            "%s: %d meter value(s) already stored, not added again",
+            charge_point_id,
+            len(rows) - len(fresh),
+        )
+    created = MeterValue.objects.bulk_create(fresh)
     if transaction is not None:
         _advance_last_reading(transaction, readings)
     return created
+
+
+# What makes two samples the same measurement: a charger that did not get our
+# answer before its connection dropped sends the same MeterValues again.
+SAMPLE_IDENTITY = (
+    "timestamp",
+    "measurand",
+    "phase",
+    "unit",
+    "context",
+    "location",
+    "format",
+    "value",
+)
+
+
+def _not_yet_stored(
+    *, charge_point_id: str, evse_id: int, rows: list[MeterValue]
+) -> list[MeterValue]:
+    """The rows that are neither stored already nor repeated within ``rows``."""
+    if not rows:
+        return rows
+    seen = set(
+        MeterValue.objects.filter(
+            charge_point_id=charge_point_id,
+            evse_id=evse_id,
+            timestamp__in={row.timestamp for row in rows},
+        ).values_list(*SAMPLE_IDENTITY)
+    )
+    fresh = []
+    for row in rows:
+        identity = tuple(getattr(row, field) for field in SAMPLE_IDENTITY)
+        if identity not in seen:
+            seen.add(identity)
+            fresh.append(row)
+    return fresh
 
 
 def _advance_last_reading(transaction: Transaction, readings: list[MeterReading]) -> None:

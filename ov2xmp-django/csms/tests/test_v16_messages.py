@@ -354,3 +354,42 @@ async def test_a_start_on_a_reservation_uses_it(csms):
     reservation = await Reservation.objects.aget(charge_point=charger_row, reservation_id=5)
     assert reservation.status == "Used"
     assert reservation.transaction_id == started.transaction_id
+
+
+async def test_meter_values_sent_again_after_a_reconnect_are_kept_once(csms):
+    def meter_values(tx_id: int, minutes: list[int]) -> call.MeterValues:
+        return call.MeterValues(
+            connector_id=1,
+            transaction_id=tx_id,
+            meter_value=[
+                {
+                    "timestamp": iso(T0 + timedelta(minutes=minute)),
+                    "sampledValue": [
+                        {"value": str(1000 + minute)},
+                        {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"},
+                    ],
+                }
+                for minute in minutes
+            ],
+        )
+
+    async with simulated_charger(csms.url, "CP-QUEUE") as charger:
+        await boot(charger)
+        started = await charger.call(
+            call.StartTransaction(connector_id=1, id_tag="T", meter_start=1000, timestamp=iso(T0))
+        )
+        await charger.call(meter_values(started.transaction_id, [1]))
+    # The answer to minute 1 was lost with the connection: the charger sends it
+    # again, with the readings it queued while offline.
+    async with simulated_charger(csms.url, "CP-QUEUE") as charger:
+        await boot(charger)
+        await charger.call(meter_values(started.transaction_id, [1, 2, 3]))
+        await charger.call(meter_values(started.transaction_id, [3]))
+        session = await Transaction.objects.aget(pk=started.transaction_id)
+        samples = [
+            (sample.timestamp, sample.measurand, sample.transaction_id)
+            async for sample in MeterValue.objects.filter(charge_point_id="CP-QUEUE")
+        ]
+    assert len(samples) == 6  # three readings of two samples each, none twice
+    assert {transaction_id for *_, transaction_id in samples} == {session.pk}
+    assert session.meter_last_wh == Decimal(1003)
