@@ -263,6 +263,7 @@ def meter_values_record(
         connector_id=connector_id,
         transaction=linked,
         readings=readings,
+        skip_stored=True,
     )
 
 
@@ -273,7 +274,10 @@ def _record_readings(
     connector_id: int | None,
     transaction: Transaction | None,
     readings: list[MeterReading],
+    skip_stored: bool = False,
 ) -> list[MeterValue]:
+    """``skip_stored``: leave out samples already stored (MeterValues has no
+    other guard against a resend; stops and TransactionEvents have theirs)."""
     rows = [
         MeterValue(
             charge_point_id=charge_point_id,
@@ -294,7 +298,11 @@ def _record_readings(
         for reading in readings
         for sample in reading.sampled_values
     ]
-    fresh = _not_yet_stored(charge_point_id=charge_point_id, evse_id=evse_id, rows=rows)
+    fresh = (
+        _not_yet_stored(charge_point_id=charge_point_id, evse_id=evse_id, rows=rows)
+        if skip_stored
+        else rows
+    )
     if len(fresh) < len(rows):
         logger.info(
             "%s: %d meter value(s) already stored, not added again",
