@@ -4,6 +4,7 @@ from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
     ChargerReport,
+    ConfigurationKey,
     Connector,
     DeviceModelVariable,
     DisplayMessage,
@@ -73,6 +74,12 @@ class ChargerEventAdmin(ReadOnlyAdmin):
         "timestamp",
     ]
     search_fields = ["charge_point__id", "component_name", "variable_name"]
+
+
+@admin.register(ConfigurationKey)
+class ConfigurationKeyAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "key", "value", "readonly", "reboot_required"]
+    search_fields = ["charge_point__id", "key"]
 
 
 @admin.register(DeviceModelVariable)

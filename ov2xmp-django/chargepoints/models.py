@@ -54,6 +54,11 @@ class ChargePoint(models.Model):
     disconnected_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    csms_channel = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The channel-layer address of the csms process holding the connection.",
+    )
 
     # Status of the charger as a whole (OCPP 1.6 connector 0).
     status = models.CharField(max_length=32, blank=True)
@@ -74,6 +79,11 @@ class ChargePoint(models.Model):
     publish_firmware_request_id = models.IntegerField(null=True, blank=True)
     publish_firmware_locations = models.JSONField(
         default=list, blank=True, help_text="Where the charger publishes the firmware."
+    )
+    local_list_version = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="Version of the local authorization list, as last sent or reported.",
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -207,6 +217,14 @@ class ChargerReport(models.Model):
     text_parts = models.JSONField(
         default=dict, blank=True, help_text="Customer information: the data of each part by seqNo."
     )
+    command = models.ForeignKey(
+        "commands.Command",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        help_text="The command that asked for this report.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -225,6 +243,33 @@ class ChargerReport(models.Model):
     def text(self) -> str:
         """The customer information parts joined in seqNo order."""
         return "".join(self.text_parts[key] for key in sorted(self.text_parts, key=int))
+
+
+class ConfigurationKey(models.Model):
+    """An OCPP 1.6 configuration key of a charger, as last read
+    (GetConfiguration) or successfully changed (ChangeConfiguration)."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="configuration_keys"
+    )
+    key = models.CharField(max_length=50)
+    value = models.TextField(blank=True)
+    readonly = models.BooleanField(null=True, blank=True)
+    reboot_required = models.BooleanField(
+        default=False, help_text="Changed, but takes effect only after a reboot."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point_id", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "key"], name="configurationkey_unique_per_cp"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}: {self.key}={self.value}"
 
 
 class DeviceModelVariable(AddressedVariable):

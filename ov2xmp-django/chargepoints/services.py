@@ -23,6 +23,7 @@ from chargepoints.models import (
     StatusNotification,
     VariableMonitor,
 )
+from commands.models import Command
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def chargepoint_connect(
     remote_address: str,
     registration_status_if_new: str,
     at: datetime,
+    csms_channel: str = "",
 ) -> ChargePoint:
     """Record that a charger holds a websocket connection now (creating an
     unknown charger with the given registration status)."""
@@ -61,11 +63,13 @@ def chargepoint_connect(
     charge_point.remote_address = remote_address
     charge_point.connected_at = at
     charge_point.last_seen_at = at
+    charge_point.csms_channel = csms_channel
     charge_point.save(
         update_fields=[
             "ocpp_version",
             "is_connected",
             "connection_id",
+            "csms_channel",
             "remote_address",
             "connected_at",
             "last_seen_at",
@@ -80,7 +84,7 @@ def chargepoint_disconnect(*, charge_point_id: str, connection_id: str, at: date
     mark the charger offline: a replaced connection that closes late must not
     hide the one that replaced it (here or in another CSMS process)."""
     updated = ChargePoint.objects.filter(id=charge_point_id, connection_id=connection_id).update(
-        is_connected=False, connection_id="", disconnected_at=at, updated_at=at
+        is_connected=False, connection_id="", csms_channel="", disconnected_at=at, updated_at=at
     )
     return updated == 1
 
@@ -234,6 +238,13 @@ class ReportedAttribute:
     characteristics: dict[str, Any] | None = None
 
 
+# The commands whose requestId a report of each kind answers.
+REPORT_COMMANDS: dict[str, tuple[str, ...]] = {
+    ReportKind.DEVICE_MODEL: ("GetBaseReport", "GetReport"),
+    ReportKind.MONITORING: ("GetMonitoringReport",),
+    ReportKind.CUSTOMER_INFORMATION: ("CustomerInformation",),
+}
+
 # The fields that say where a device-model variable lives (AddressedVariable).
 ADDRESS_FIELDS = (
     "component_name",
@@ -257,12 +268,22 @@ def charger_report_add_part(
     """Count one part of a multi-part report (call inside a transaction). Each
     part is applied as it comes, so nothing is lost if the rest never arrives;
     the report is complete when every part up to the last is in, in any order."""
-    report, _ = ChargerReport.objects.select_for_update().get_or_create(
+    report, created = ChargerReport.objects.select_for_update().get_or_create(
         charge_point_id=charge_point_id,
         kind=kind,
         request_id=request_id,
         defaults={"generated_at": generated_at},
     )
+    if created:
+        report.command = (
+            Command.objects.filter(
+                charge_point_id=charge_point_id,
+                action__in=REPORT_COMMANDS[kind],
+                request_id=request_id,
+            )
+            .order_by("-created_at")
+            .first()
+        )
     report.seq_nos = sorted({*report.seq_nos, seq_no})
     if not tbc:
         report.last_seq_no = seq_no

@@ -11,6 +11,7 @@ LISTS = [
     ("status_notifications", "statusnotification-list"),
     ("security_events", "securityevent-list"),
     ("charger_events", "chargerevent-list"),
+    ("configuration_keys", "configurationkey-list"),
     ("device_model_variables", "devicemodelvariable-list"),
     ("variable_monitors", "variablemonitor-list"),
     ("charger_reports", "chargerreport-list"),
@@ -27,6 +28,7 @@ LISTS = [
     ("issued_certificates", "issuedcertificate-list"),
     ("certificate_status_requests", "certificatestatusrequest-list"),
     ("ev_certificate_requests", "evcertificaterequest-list"),
+    ("commands", "command-list"),
     ("ocpp_messages", "ocppmessage-list"),
 ]
 

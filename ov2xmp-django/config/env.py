@@ -177,6 +177,9 @@ def sqlite_database(path: Path) -> dict[str, object]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # Tests use a file too: an in-memory database shared between threads
+        # (the csms's and the API's) locks whole tables instead of waiting.
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }
 
 
@@ -195,6 +198,7 @@ class PlatformSettings:
     ocpp_ping_timeout: float
     ocpp_max_message_bytes: int
     ocpp_response_timeout: float
+    command_queue_timeout: float
     message_log_flush_seconds: float
     admin_username: str | None
     admin_password: str | None

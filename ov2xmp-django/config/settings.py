@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "reservations",
     "smartcharging",
     "certificates",
+    "commands",
     "ocpp_messages",
     "csms",
 ]
@@ -151,6 +152,11 @@ CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
+# Periodic housekeeping: run by `ov2xmp beat` in distributed mode and by
+# `ov2xmp up` itself in the embedded default.
+CELERY_BEAT_SCHEDULE = {
+    "commands-expire": {"task": "commands.tasks.commands_expire", "schedule": 30.0},
+}
 
 # --- REST API --------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -191,6 +197,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CertificateAnswerStatusEnum": "certificates.models.AnswerStatus",
         "RevocationReasonEnum": "certificates.models.RevocationReason",
+        "CommandStatusEnum": "commands.models.CommandStatus",
     },
 }
 
@@ -207,6 +214,8 @@ OV2XMP = PlatformSettings(
     ocpp_ping_timeout=env.number("OCPP_PING_TIMEOUT", 30.0, minimum=0.1),
     ocpp_max_message_bytes=env.integer("OCPP_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
     ocpp_response_timeout=env.number("OCPP_RESPONSE_TIMEOUT", 30.0, minimum=0.1),
+    # How long a command may wait behind earlier ones to the same charger.
+    command_queue_timeout=env.number("COMMAND_QUEUE_SECONDS", 60.0, minimum=0.1),
     message_log_flush_seconds=env.number("MESSAGE_LOG_FLUSH_SECONDS", 0.2, minimum=0.01),
     admin_username=env.text("ADMIN_USERNAME"),
     admin_password=env.text("ADMIN_PASSWORD"),

@@ -20,6 +20,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("reservations.api.urls")),
     path("", include("smartcharging.api.urls")),
     path("", include("certificates.api.urls")),
+    path("", include("commands.api.urls")),
     path("", include("ocpp_messages.api.urls")),
 ]
 

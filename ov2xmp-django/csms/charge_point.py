@@ -4,6 +4,7 @@ served (the ``ocpp`` library silently drops unparseable frames)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -112,6 +113,8 @@ class CsmsChargePoint:
     _handle_call: Callable[[Any], Any]
     _response_queue: Any
     _call_lock: Any
+    _response_timeout: float
+    _get_specific_response: Callable[..., Any]
 
     def __init__(self, charge_point_id: str, connection: Any, *, registration_status: str) -> None:
         super().__init__(  # type: ignore[call-arg]
@@ -121,6 +124,18 @@ class CsmsChargePoint:
         )
         self.registration_status = registration_status
         self._last_seen_written = time.monotonic()
+        # Held by the command being sent; the others wait their turn in order.
+        self.command_lock = asyncio.Lock()
+        # Called once, when the charger is connected and Accepted: held
+        # commands may go to it from then on.
+        self.on_ready: Callable[[], None] | None = None
+        self._ready_announced = False
+
+    def announce_ready_if_accepted(self) -> None:
+        if self.accepted and not self._ready_announced:
+            self._ready_announced = True
+            if self.on_ready is not None:
+                self.on_ready()
 
     @property
     def accepted(self) -> bool:
@@ -174,6 +189,7 @@ class CsmsChargePoint:
             )
         else:
             await self._touch()
+            self.announce_ready_if_accepted()
 
     async def _answer_unparseable(self, raw_msg: str, error: OCPPError) -> None:
         """Answer a frame that is not valid OCPP-J with a CallError; if its id

@@ -4,6 +4,10 @@ One ``CsmsServer`` runs in each csms process (and inside ``ov2xmp up``). It
 admits or refuses a connection before the upgrade, negotiates the OCPP
 version by subprotocol, keeps one live connection per charger id (a new one
 replaces the old), and records connects and disconnects.
+
+Each server has its own channel-layer address, recorded on every charger it
+holds; commands for those chargers arrive there (commands/services.py routes
+them) and are sent over the charger's connection (csms/commands.py).
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import logging
 import re
 import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from channels.layers import get_channel_layer
 from django.conf import settings
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -28,8 +33,10 @@ from websockets.typing import Subprotocol
 
 from chargepoints.models import CHARGE_POINT_ID_PATTERN, ChargePoint, RegistrationStatus
 from chargepoints.services import chargepoint_connect, chargepoint_disconnect
+from commands.services import EXECUTE_MESSAGE, command_route, commands_take_held
 from core.time import utc_now
 from csms.charge_point import CsmsChargePoint, LoggedConnection, db
+from csms.commands import command_execute
 from csms.message_log import MessageLog
 from csms.v16.charge_point import ChargePoint16
 from csms.v201.charge_point import ChargePoint201
@@ -68,11 +75,28 @@ def select_subprotocol(
     return next((Subprotocol(name) for name in CHARGE_POINT_CLASSES if name in offered), None)
 
 
+def spawn(tasks: set[asyncio.Task[None]], work: Coroutine[Any, Any, None], what: str) -> None:
+    """Run ``work`` in the background, kept in ``tasks`` until it ends; nobody
+    awaits it, so its failure is logged here."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("%s failed", what, exc_info=task.exception())
+
+    task = asyncio.create_task(work)
+    tasks.add(task)
+    task.add_done_callback(done)
+
+
 @dataclass
 class LiveConnection:
     websocket: ServerConnection
     connection_id: str
+    charge_point: CsmsChargePoint | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    # Commands being sent over this connection or waiting their turn.
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class CsmsServer:
@@ -91,6 +115,8 @@ class CsmsServer:
         self.message_log = message_log or MessageLog(flush_seconds=config.message_log_flush_seconds)
         self._server: Server | None = None
         self.connections: dict[str, LiveConnection] = {}
+        self.channel = ""
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def bound_port(self) -> int:
@@ -107,6 +133,9 @@ class CsmsServer:
     async def start(self) -> None:
         config = settings.OV2XMP
         self.message_log.start()
+        layer = get_channel_layer()
+        self.channel = await layer.new_channel("csms")
+        spawn(self._tasks, self._receive_commands(layer), "receiving commands")
         self._server = await serve(
             self._handle,
             self.host,
@@ -134,7 +163,53 @@ class CsmsServer:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
             self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.message_log.close()
+
+    async def _receive_commands(self, layer: Any) -> None:
+        while True:
+            message = await layer.receive(self.channel)
+            if message.get("type") != EXECUTE_MESSAGE:
+                logger.warning("ignored channel message of type %r", message.get("type"))
+                continue
+            try:
+                self._take_command(
+                    charge_point_id=message["charge_point_id"],
+                    command_id=uuid.UUID(message["command_id"]),
+                    hops=int(message.get("hops", 0)),
+                )
+            except (KeyError, ValueError, TypeError):
+                logger.error("ignored malformed command message %r", message)
+
+    def _take_command(self, *, charge_point_id: str, command_id: uuid.UUID, hops: int) -> None:
+        """Send the command over the charger's connection here or, when the
+        charger is not (or no longer) here, route it again from the records."""
+        live = self.connections.get(charge_point_id)
+        if live is not None and live.charge_point is not None:
+            spawn(
+                live.tasks,
+                command_execute(live.charge_point, command_id, hops=hops),
+                f"{charge_point_id}: command {command_id}",
+            )
+        else:
+            spawn(
+                self._tasks,
+                db(command_route)(command_id=command_id, not_via=self.channel, hops=hops),
+                f"{charge_point_id}: routing command {command_id}",
+            )
+
+    async def _deliver_held(self, charge_point_id: str, live: LiveConnection) -> None:
+        assert live.charge_point is not None
+        for command_id in await db(commands_take_held)(
+            charge_point_id=charge_point_id, at=utc_now()
+        ):
+            spawn(
+                live.tasks,
+                command_execute(live.charge_point, command_id),
+                f"{charge_point_id}: held command {command_id}",
+            )
 
     async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse, before the upgrade, paths that name no charger and unknown
@@ -186,6 +261,11 @@ class CsmsServer:
                 await db(chargepoint_disconnect)(
                     charge_point_id=charge_point_id, connection_id=live.connection_id, at=utc_now()
                 )
+                # Commands of this connection: the one sent fails, the waiting
+                # ones are routed again (after the disconnect is on record).
+                for task in list(live.tasks):
+                    task.cancel()
+                await asyncio.gather(*live.tasks, return_exceptions=True)
             finally:
                 live.finished.set()
             logger.info("%s: disconnected (%s)", charge_point_id, websocket.close_code)
@@ -209,6 +289,7 @@ class CsmsServer:
             if policy == "pending"
             else RegistrationStatus.ACCEPTED,
             at=utc_now(),
+            csms_channel=self.channel,
         )
         logger.info(
             "%s: connected from %s with OCPP %s (%s)",
@@ -226,6 +307,13 @@ class CsmsServer:
         ocpp_charge_point: Any = charge_point_class(
             charge_point_id, connection, registration_status=charge_point.registration_status
         )
+        ocpp_charge_point.on_ready = lambda: spawn(
+            live.tasks,
+            self._deliver_held(charge_point_id, live),
+            f"{charge_point_id}: delivering held commands",
+        )
+        live.charge_point = ocpp_charge_point
+        ocpp_charge_point.announce_ready_if_accepted()
         with contextlib.suppress(ConnectionClosed):
             await ocpp_charge_point.start()
 

@@ -44,17 +44,19 @@ async def simulated_charger(
     *,
     subprotocols: tuple[str, ...] = ("ocpp1.6",),
     response_timeout: float = 10,
+    simulators: dict[str, type[Any]] | None = None,
     **connect_options: Any,
 ) -> AsyncIterator[Any]:
     """Connect, offering ``subprotocols``; the client speaks the version the
-    server chose."""
+    server chose, with the class ``simulators`` (default ``SIMULATORS``) has
+    for it."""
     websocket = await connect(
         base_url + charge_point_id,
         subprotocols=list(subprotocols),  # type: ignore[arg-type]
         open_timeout=10,
         **connect_options,
     )
-    simulator = SIMULATORS.get(websocket.subprotocol or "", SimulatedCharger16)
+    simulator = (simulators or SIMULATORS).get(websocket.subprotocol or "", SimulatedCharger16)
     charger = simulator(charge_point_id, websocket, response_timeout=response_timeout)
     charger.websocket = websocket
     listener = asyncio.create_task(charger.start())

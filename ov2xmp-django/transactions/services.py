@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction as db_transaction
 
+from commands.services import command_link_transaction
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
 from transactions.models import (
@@ -167,6 +168,7 @@ def transaction_start(
         # OCPP 1.6: the CSMS assigns the id; the primary key is unique already.
         started.ocpp_transaction_id = str(started.pk)
         started.save(update_fields=["ocpp_transaction_id"])
+        command_link_transaction(transaction=started, at=started_at)
     if reservation_id is not None:
         reservation_record_use(
             charge_point_id=charge_point_id,
@@ -464,8 +466,11 @@ def _apply_event(
         if authorization is not None:
             session.id_token = authorization.id_token
             session.authorization_status = authorization.status
-    if event.remote_start_id is not None:
+    if event.remote_start_id is not None and event.remote_start_id != session.remote_start_id:
         session.remote_start_id = event.remote_start_id
+        command_link_transaction(
+            transaction=session, remote_start_id=event.remote_start_id, at=event.timestamp
+        )
     if event.reservation_id is not None and event.reservation_id != session.reservation_id:
         session.reservation_id = event.reservation_id
         reservation_record_use(

@@ -4,6 +4,7 @@ from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
     ChargerReport,
+    ConfigurationKey,
     Connector,
     DeviceModelVariable,
     DisplayMessage,
@@ -53,6 +54,14 @@ class SecurityEventFilter(django_filters.FilterSet):
     class Meta:
         model = SecurityEvent
         fields = ["charge_point", "type", "timestamp"]
+
+
+class ConfigurationKeyFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = ConfigurationKey
+        fields = {"charge_point": ["exact"], "key": ["exact", "icontains"], "readonly": ["exact"]}
 
 
 class DeviceModelVariableFilter(django_filters.FilterSet):

@@ -4,6 +4,7 @@ from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
     ChargerReport,
+    ConfigurationKey,
     Connector,
     DeviceModelVariable,
     DisplayMessage,
@@ -47,6 +48,7 @@ REPORTED_FIELDS = [
     "publish_firmware_status_at",
     "publish_firmware_request_id",
     "publish_firmware_locations",
+    "local_list_version",
     "created_at",
     "updated_at",
 ]
@@ -126,6 +128,13 @@ class SecurityEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ConfigurationKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConfigurationKey
+        fields = ["id", "charge_point", "key", "value", "readonly", "reboot_required", "updated_at"]
+        read_only_fields = fields
+
+
 class DeviceModelVariableSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeviceModelVariable
@@ -162,6 +171,7 @@ class ChargerReportSerializer(serializers.ModelSerializer):
             "last_seq_no",
             "complete",
             "text",
+            "command",
             "created_at",
             "updated_at",
         ]

@@ -4,6 +4,7 @@ from chargepoints.api.views import (
     ChargePointViewSet,
     ChargerEventViewSet,
     ChargerReportViewSet,
+    ConfigurationKeyViewSet,
     ConnectorViewSet,
     DeviceModelVariableViewSet,
     DisplayMessageViewSet,
@@ -18,6 +19,7 @@ router.register("connectors", ConnectorViewSet)
 router.register("status-notifications", StatusNotificationViewSet)
 router.register("security-events", SecurityEventViewSet)
 router.register("charger-events", ChargerEventViewSet)
+router.register("configuration-keys", ConfigurationKeyViewSet)
 router.register("device-model-variables", DeviceModelVariableViewSet)
 router.register("variable-monitors", VariableMonitorViewSet)
 router.register("charger-reports", ChargerReportViewSet)

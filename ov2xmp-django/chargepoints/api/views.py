@@ -4,6 +4,7 @@ from chargepoints.api.filters import (
     ChargePointFilter,
     ChargerEventFilter,
     ChargerReportFilter,
+    ConfigurationKeyFilter,
     ConnectorFilter,
     DeviceModelVariableFilter,
     DisplayMessageFilter,
@@ -15,6 +16,7 @@ from chargepoints.api.serializers import (
     ChargePointSerializer,
     ChargerEventSerializer,
     ChargerReportSerializer,
+    ConfigurationKeySerializer,
     ConnectorSerializer,
     DeviceModelVariableSerializer,
     DisplayMessageSerializer,
@@ -26,6 +28,7 @@ from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
     ChargerReport,
+    ConfigurationKey,
     Connector,
     DeviceModelVariable,
     DisplayMessage,
@@ -74,6 +77,16 @@ class SecurityEventViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SecurityEventSerializer
     filterset_class = SecurityEventFilter
     ordering_fields = ["timestamp", "received_at"]
+
+
+class ConfigurationKeyViewSet(viewsets.ReadOnlyModelViewSet):
+    """An OCPP 1.6 charger's configuration keys, as last read with
+    GetConfiguration or changed with ChangeConfiguration."""
+
+    queryset = ConfigurationKey.objects.all()
+    serializer_class = ConfigurationKeySerializer
+    filterset_class = ConfigurationKeyFilter
+    ordering_fields = ["key", "updated_at"]
 
 
 class DeviceModelVariableViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,0 +1,165 @@
+"""What an answered command changes in the domain, beyond its own row.
+
+Each function takes the answered command (request and response as the OCPP
+JSON, camelCase) and runs inside the transaction that records the answer.
+Commands without an entry here change nothing else (their answer is kept on
+the command; their effects arrive as the charger's own messages).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from chargepoints.models import ChargePoint, ConfigurationKey, DeviceModelVariable
+from commands.catalog import OCPP16, OCPP201
+
+if TYPE_CHECKING:
+    from commands.models import Command
+
+logger = logging.getLogger(__name__)
+
+ResultHandler = Callable[["Command", dict[str, Any]], None]
+_HANDLERS: dict[tuple[str, str], ResultHandler] = {}
+ACCEPTED = ("Accepted", "RebootRequired")
+
+
+def on_result(*keys: tuple[str, str]) -> Callable[[ResultHandler], ResultHandler]:
+    def register(handler: ResultHandler) -> ResultHandler:
+        for key in keys:
+            _HANDLERS[key] = handler
+        return handler
+
+    return register
+
+
+def apply_result(command: Command) -> None:
+    """Apply an answer to the domain. A failure here is logged and leaves the
+    answer recorded: the charger did answer, whatever this code makes of it."""
+    handler = _HANDLERS.get((command.ocpp_version, command.action))
+    if handler is None or not isinstance(command.response, dict):
+        return
+    try:
+        with transaction.atomic():
+            handler(command, command.response)
+    except Exception:
+        logger.exception(
+            "%s: applying the answer to %s %s failed",
+            command.charge_point_id,
+            command.action,
+            command.id,
+        )
+
+
+@on_result((OCPP16, "GetConfiguration"))
+def _configuration_read(command: Command, response: dict[str, Any]) -> None:
+    for item in response.get("configurationKey", []):
+        ConfigurationKey.objects.update_or_create(
+            charge_point_id=command.charge_point_id,
+            key=item["key"],
+            defaults={
+                "value": item.get("value", ""),
+                "readonly": item.get("readonly"),
+                "reboot_required": False,
+            },
+        )
+    # Keys the charger does not know are no longer its keys.
+    unknown = response.get("unknownKey", [])
+    if unknown:
+        ConfigurationKey.objects.filter(
+            charge_point_id=command.charge_point_id, key__in=unknown
+        ).delete()
+
+
+@on_result((OCPP16, "ChangeConfiguration"))
+def _configuration_changed(command: Command, response: dict[str, Any]) -> None:
+    status = response.get("status")
+    if status in ACCEPTED:
+        ConfigurationKey.objects.update_or_create(
+            charge_point_id=command.charge_point_id,
+            key=command.request["key"],
+            defaults={
+                "value": command.request["value"],
+                "readonly": False,
+                "reboot_required": status == "RebootRequired",
+            },
+        )
+
+
+def _address(item: dict[str, Any]) -> dict[str, Any]:
+    """The AddressedVariable fields of a 2.0.1 component/variable pair."""
+    component, variable = item["component"], item["variable"]
+    evse = component.get("evse") or {}
+    return {
+        "component_name": component["name"],
+        "component_instance": component.get("instance", ""),
+        "evse_id": evse.get("id"),
+        "connector_id": evse.get("connectorId"),
+        "variable_name": variable["name"],
+        "variable_instance": variable.get("instance", ""),
+        "attribute_type": item.get("attributeType", "Actual"),
+    }
+
+
+@on_result((OCPP201, "GetVariables"))
+def _variables_read(command: Command, response: dict[str, Any]) -> None:
+    for result in response.get("getVariableResult", []):
+        if result.get("attributeStatus") == "Accepted":
+            DeviceModelVariable.objects.update_or_create(
+                charge_point_id=command.charge_point_id,
+                **_address(result),
+                defaults={"value": result.get("attributeValue", "")},
+            )
+
+
+@on_result((OCPP201, "SetVariables"))
+def _variables_set(command: Command, response: dict[str, Any]) -> None:
+    requested = {
+        tuple(_address(item).values()): item["attributeValue"]
+        for item in command.request.get("setVariableData", [])
+    }
+    for result in response.get("setVariableResult", []):
+        if result.get("attributeStatus") not in ACCEPTED:
+            continue
+        address = _address(result)
+        value = requested.get(tuple(address.values()))
+        if value is not None:
+            DeviceModelVariable.objects.update_or_create(
+                charge_point_id=command.charge_point_id, **address, defaults={"value": value}
+            )
+
+
+# The list version's field: listVersion in 1.6, versionNumber in 2.0.1.
+LIST_VERSION_FIELD = {OCPP16: "listVersion", OCPP201: "versionNumber"}
+
+
+@on_result((OCPP16, "SendLocalList"), (OCPP201, "SendLocalList"))
+def _local_list_sent(command: Command, response: dict[str, Any]) -> None:
+    if response.get("status") == "Accepted":
+        ChargePoint.objects.filter(id=command.charge_point_id).update(
+            local_list_version=command.request[LIST_VERSION_FIELD[command.ocpp_version]]
+        )
+
+
+@on_result((OCPP16, "GetLocalListVersion"), (OCPP201, "GetLocalListVersion"))
+def _local_list_version_read(command: Command, response: dict[str, Any]) -> None:
+    ChargePoint.objects.filter(id=command.charge_point_id).update(
+        local_list_version=response[LIST_VERSION_FIELD[command.ocpp_version]]
+    )
+
+
+@on_result((OCPP201, "RequestStartTransaction"))
+def _remote_start_answered(command: Command, response: dict[str, Any]) -> None:
+    """A charger that had already started a session (authorized before the
+    remote start) names it in the answer."""
+    from transactions.models import Transaction
+
+    transaction_id = response.get("transactionId")
+    if response.get("status") == "Accepted" and transaction_id:
+        command.transaction = Transaction.objects.filter(
+            charge_point_id=command.charge_point_id, ocpp_transaction_id=transaction_id
+        ).first()
+        command.save(update_fields=["transaction"])

@@ -1,0 +1,261 @@
+"""Writes of the command path: create, route, claim, finish.
+
+A command is sent at most once: whoever moves it from Queued/Held to Sent in
+one conditional UPDATE (``command_claim``) sends it; every other path that
+would send it (a duplicate task, a held delivery racing a direct one) finds
+it claimed and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import Q
+
+from chargepoints.models import ChargePoint
+from commands.catalog import CommandSpec
+from commands.models import UNSENT_STATUSES, Command, CommandStatus
+from commands.results import apply_result
+from core.time import utc_now
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer message a csms process acts on.
+EXECUTE_MESSAGE = "command.execute"
+# A command passed on more often than this between csms processes (their
+# records of who holds the charger keep changing) is given up as not connected.
+MAX_HOPS = 3
+# These request fields name what later messages of the charger refer back to.
+REQUEST_ID_FIELDS = ("requestId", "remoteStartId")
+
+
+def command_create(
+    *,
+    charge_point: ChargePoint,
+    spec: CommandSpec,
+    payload: dict[str, Any],
+    hold_seconds: int = 0,
+    created_by: Any = None,
+    at: datetime | None = None,
+) -> Command:
+    """A new Queued command (the payload is already valid for ``spec``)."""
+    at = at or utc_now()
+    request_id = next(
+        (payload[name] for name in REQUEST_ID_FIELDS if isinstance(payload.get(name), int)), None
+    )
+    return Command.objects.create(
+        charge_point=charge_point,
+        ocpp_version=spec.ocpp_version,
+        action=spec.action,
+        request=payload,
+        hold_until=at + timedelta(seconds=hold_seconds) if hold_seconds else None,
+        request_id=request_id,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+
+
+def command_route(*, command_id: uuid.UUID, not_via: str = "", hops: int = 0) -> Command:
+    """Send a Queued or Held command to the csms process that holds its
+    charger's connection. A charger that is not connected fails the command
+    (NotConnected), unless it asked to be held: then it waits (Held) for the
+    reconnect, until it expires. ``not_via`` is the channel of a csms process
+    that found it does not hold the charger after all."""
+    command = Command.objects.select_related("charge_point").get(id=command_id)
+    if command.status not in UNSENT_STATUSES:
+        return command
+    channel = command.charge_point.csms_channel
+    if channel and channel != not_via and hops < MAX_HOPS:
+        return _send_to_csms(command, channel, hops)
+
+    now = utc_now()
+    if command.hold_until is None:
+        return command_finish(
+            command_id=command.id,
+            status=CommandStatus.NOT_CONNECTED,
+            error_description=f"{command.charge_point_id} is not connected",
+            at=now,
+            only_if_unsent=True,
+        )
+    if command.hold_until <= now:
+        return command_finish(
+            command_id=command.id,
+            status=CommandStatus.EXPIRED,
+            error_description=f"{command.charge_point_id} did not reconnect in time",
+            at=now,
+            only_if_unsent=True,
+        )
+    Command.objects.filter(id=command.id, status=CommandStatus.QUEUED).update(
+        status=CommandStatus.HELD
+    )
+    # The charger may have connected meanwhile, after its csms process looked
+    # for held commands: look once more, so that none is left behind.
+    channel = ChargePoint.objects.values_list("csms_channel", flat=True).get(
+        id=command.charge_point_id
+    )
+    command.refresh_from_db()
+    if channel and channel != not_via and command.status == CommandStatus.HELD:
+        return _send_to_csms(command, channel, hops)
+    return command
+
+
+def _send_to_csms(command: Command, channel: str, hops: int) -> Command:
+    message = {
+        "type": EXECUTE_MESSAGE,
+        "command_id": str(command.id),
+        "charge_point_id": command.charge_point_id,
+        "hops": hops + 1,
+    }
+    try:
+        async_to_sync(get_channel_layer().send)(channel, message)
+    except ChannelFull:
+        return command_finish(
+            command_id=command.id,
+            status=CommandStatus.FAILED,
+            error_description="the csms process holding the charger has too many commands queued",
+            at=utc_now(),
+            only_if_unsent=True,
+        )
+    return command
+
+
+def command_claim(*, command_id: uuid.UUID, at: datetime) -> Command | None:
+    """Take an unsent command for sending now; None when it is no longer
+    unsent (claimed by another path, cancelled or expired)."""
+    claimed = Command.objects.filter(id=command_id, status__in=UNSENT_STATUSES).update(
+        status=CommandStatus.SENT, sent_at=at
+    )
+    return Command.objects.get(id=command_id) if claimed else None
+
+
+def command_finish(
+    *,
+    command_id: uuid.UUID,
+    status: str,
+    at: datetime,
+    response: Any = None,
+    error_code: str = "",
+    error_description: str = "",
+    only_if_unsent: bool = False,
+) -> Command:
+    """Record how a command ended and, for an answer, what it changes in the
+    domain (configuration values, local list version, …). With
+    ``only_if_unsent`` a command that has been sent meanwhile is left alone."""
+    with transaction.atomic():
+        command = Command.objects.select_for_update().get(id=command_id)
+        if command.status not in (
+            UNSENT_STATUSES if only_if_unsent else (*UNSENT_STATUSES, CommandStatus.SENT)
+        ):
+            return command
+        command.status = status
+        command.response = response
+        command.error_code = error_code
+        command.error_description = error_description
+        command.finished_at = at
+        command.save(
+            update_fields=[
+                "status",
+                "response",
+                "error_code",
+                "error_description",
+                "finished_at",
+            ]
+        )
+        if status == CommandStatus.ANSWERED:
+            apply_result(command)
+    logger.info(
+        "%s: %s %s %s%s",
+        command.charge_point_id,
+        command.action,
+        command.id,
+        status,
+        f": {error_code} {error_description}".rstrip() if error_code or error_description else "",
+    )
+    return command
+
+
+def command_cancel(*, command_id: uuid.UUID, at: datetime) -> Command:
+    """Cancel a command that has not been sent yet (queued or held)."""
+    return command_finish(
+        command_id=command_id,
+        status=CommandStatus.CANCELLED,
+        error_description="cancelled before it was sent",
+        at=at,
+        only_if_unsent=True,
+    )
+
+
+def commands_take_held(*, charge_point_id: str, at: datetime) -> list[uuid.UUID]:
+    """The held commands of a charger that has just become reachable, oldest
+    first; those whose hold has run out are marked Expired instead."""
+    commands_expire_held(at=at, charge_point_id=charge_point_id)
+    return list(
+        Command.objects.filter(charge_point_id=charge_point_id, status=CommandStatus.HELD)
+        .order_by("created_at")
+        .values_list("id", flat=True)
+    )
+
+
+def commands_expire_held(*, at: datetime, charge_point_id: str | None = None) -> int:
+    held = Command.objects.filter(status=CommandStatus.HELD, hold_until__lte=at)
+    if charge_point_id is not None:
+        held = held.filter(charge_point_id=charge_point_id)
+    return held.update(
+        status=CommandStatus.EXPIRED,
+        finished_at=at,
+        error_description="the charger did not reconnect before the hold expired",
+    )
+
+
+def commands_fail_stranded(*, at: datetime, queued_for: timedelta, sent_for: timedelta) -> int:
+    """Commands that no csms process took up, or whose csms process stopped
+    before the answer (it crashed with the charger still recorded as its own),
+    are failed rather than left pending for ever."""
+    stranded = Command.objects.filter(
+        Q(status=CommandStatus.QUEUED, created_at__lte=at - queued_for)
+        | Q(status=CommandStatus.SENT, sent_at__lte=at - sent_for)
+    )
+    return stranded.update(
+        status=CommandStatus.FAILED,
+        finished_at=at,
+        error_description="stranded: the csms process holding the charger did not finish it",
+    )
+
+
+# A 1.6 RemoteStartTransaction is linked to a session that starts within this
+# time, on the same charger, with the same idTag (1.6 has no remoteStartId).
+REMOTE_START_LINK_WINDOW = timedelta(minutes=10)
+
+
+def command_link_transaction(
+    *, transaction: Any, remote_start_id: int | None = None, at: datetime
+) -> Command | None:
+    """Link a session that has just started to the remote start that caused
+    it: by remoteStartId (2.0.1), or by charger, idTag and time (1.6)."""
+    candidates = Command.objects.filter(
+        charge_point_id=transaction.charge_point_id,
+        status=CommandStatus.ANSWERED,
+        transaction__isnull=True,
+    )
+    if remote_start_id is not None:
+        candidates = candidates.filter(action="RequestStartTransaction", request_id=remote_start_id)
+    elif transaction.ocpp_version == "1.6" and transaction.id_token_value:
+        candidates = candidates.filter(
+            action="RemoteStartTransaction",
+            request__idTag=transaction.id_token_value,
+            response__status="Accepted",
+            created_at__gte=at - REMOTE_START_LINK_WINDOW,
+        )
+    else:
+        return None
+    command = candidates.order_by("-created_at").first()
+    if command is not None:
+        command.transaction = transaction
+        command.save(update_fields=["transaction"])
+    return command
