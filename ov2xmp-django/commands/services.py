@@ -38,7 +38,7 @@ REQUEST_ID_FIELDS = ("requestId", "remoteStartId")
 
 def command_create(
     *,
-    charge_point: ChargePoint,
+    charge_point_id: str,
     spec: CommandSpec,
     payload: dict[str, Any],
     hold_seconds: int = 0,
@@ -51,7 +51,7 @@ def command_create(
         (payload[name] for name in REQUEST_ID_FIELDS if isinstance(payload.get(name), int)), None
     )
     return Command.objects.create(
-        charge_point=charge_point,
+        charge_point_id=charge_point_id,
         ocpp_version=spec.ocpp_version,
         action=spec.action,
         request=payload,

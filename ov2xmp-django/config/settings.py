@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from config.env import (
     ConfigurationError,
@@ -140,7 +141,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "ov2xmp"},
+            "CONFIG": {
+                # Longer than the layer's 5 s blocking receive: redis-py's own
+                # 5 s default would end every idle receive with a TimeoutError.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": "ov2xmp",
+            },
         }
     }
 else:
@@ -154,7 +160,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
 # Periodic housekeeping: run by `ov2xmp beat` in distributed mode and by
 # `ov2xmp up` itself in the embedded default.
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "commands-expire": {"task": "commands.tasks.commands_expire", "schedule": 30.0},
 }
 

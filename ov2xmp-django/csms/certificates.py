@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
-
-from ocpp.exceptions import OCPPError
 
 from certificates.models import CertificateSigningRequest, SigningStatus
 from certificates.services import (
@@ -18,8 +15,12 @@ from certificates.services import (
     certificate_signing_request_record_delivery,
     certificate_signing_request_sign,
 )
+from commands.catalog import command_spec
+from commands.models import CommandStatus
+from commands.services import command_create
 from core.time import utc_now
 from csms.charge_point import db
+from csms.commands import command_execute
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ class CertificateSigning:
     id: str
     ocpp_version: ClassVar[str]
     _response_timeout: float
-    call: Callable[..., Awaitable[Any]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -40,8 +40,10 @@ class CertificateSigning:
         # The loop keeps only weak references to tasks.
         self._deliveries: set[asyncio.Task[None]] = set()
 
-    def certificate_signed_call(self, chain_pem: str, certificate_type: str | None) -> Any:
-        """The version's CertificateSigned request."""
+    def certificate_signed_payload(
+        self, chain_pem: str, certificate_type: str | None
+    ) -> dict[str, Any]:
+        """The version's CertificateSigned request (OCPP JSON)."""
         raise NotImplementedError
 
     async def receive_signing_request(
@@ -88,30 +90,34 @@ class CertificateSigning:
     async def _send_certificate(
         self, chain: str, certificate_type: str | None
     ) -> tuple[str, str, str]:
-        """Send CertificateSigned; (status, reason code, reason) of the outcome."""
-        try:
-            answer = await self.call(
-                self.certificate_signed_call(chain, certificate_type), suppress=False
-            )
-        except TimeoutError:
-            reason = f"No answer to CertificateSigned within {self._response_timeout} s."
-            logger.warning("%s: %s", self.id, reason)
-            return SigningStatus.DELIVERY_FAILED, "Timeout", reason
-        except OCPPError as error:
-            reason = (
-                f"The charger answered CertificateSigned with {error.code}: {error.description}"
-            )
-            logger.warning("%s: %s", self.id, reason)
-            return SigningStatus.DELIVERY_FAILED, "CallError", reason
-        except Exception as error:  # the connection closed, a schema violation, ...
-            logger.exception("%s: sending CertificateSigned failed", self.id)
-            return SigningStatus.DELIVERY_FAILED, "SendFailed", f"{type(error).__name__}: {error}"
-        if answer.status == "Accepted":
-            return SigningStatus.DELIVERED, "", ""
-        info = getattr(answer, "status_info", None) or {}  # 2.0.1 only
-        logger.warning("%s: the charger rejected its certificate: %s", self.id, info)
-        return (
-            SigningStatus.DELIVERY_REJECTED,
-            info.get("reason_code", ""),
-            info.get("additional_info", ""),
+        """Send CertificateSigned as a command (listed with every other, in
+        turn with them); (status, reason code, reason) of the outcome."""
+        command = await db(command_create)(
+            charge_point_id=self.id,
+            spec=command_spec(self.ocpp_version, "CertificateSigned"),
+            payload=self.certificate_signed_payload(chain, certificate_type),
         )
+        await command_execute(self, command.id)  # type: ignore[arg-type]
+        await command.arefresh_from_db()
+        answer = command.response or {}
+        if command.status == CommandStatus.ANSWERED and answer.get("status") == "Accepted":
+            return SigningStatus.DELIVERED, "", ""
+        if command.status == CommandStatus.ANSWERED:
+            info = answer.get("statusInfo") or {}  # 2.0.1 only
+            logger.warning("%s: the charger rejected its certificate: %s", self.id, info)
+            return (
+                SigningStatus.DELIVERY_REJECTED,
+                info.get("reasonCode", ""),
+                info.get("additionalInfo", ""),
+            )
+        if command.status == CommandStatus.TIMED_OUT:
+            reason = f"No answer to CertificateSigned within {self._response_timeout:g} s."
+            return SigningStatus.DELIVERY_FAILED, "Timeout", reason
+        if command.status == CommandStatus.CALL_ERROR:
+            reason = (
+                f"The charger answered CertificateSigned with {command.error_code}: "
+                f"{command.error_description}"
+            )
+            return SigningStatus.DELIVERY_FAILED, "CallError", reason
+        reason = f"{command.status}: {command.error_code} {command.error_description}".strip()
+        return SigningStatus.DELIVERY_FAILED, "SendFailed", reason

@@ -55,6 +55,7 @@ CHARGE_POINT_CLASSES: dict[str, type[CsmsChargePoint]] = {
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4000
 REPLACE_WAIT_SECONDS = 5.0
+RECEIVE_RETRY_SECONDS = 1.0
 
 
 def charge_point_id_from_path(path: str) -> str | None:
@@ -170,7 +171,16 @@ class CsmsServer:
 
     async def _receive_commands(self, layer: Any) -> None:
         while True:
-            message = await layer.receive(self.channel)
+            try:
+                message = await layer.receive(self.channel)
+            except Exception:
+                # Redis restarting or unreachable: keep trying; what was sent
+                # meanwhile waits in Redis (until the layer's expiry).
+                logger.exception(
+                    "receiving commands failed; retrying in %g s", RECEIVE_RETRY_SECONDS
+                )
+                await asyncio.sleep(RECEIVE_RETRY_SECONDS)
+                continue
             if message.get("type") != EXECUTE_MESSAGE:
                 logger.warning("ignored channel message of type %r", message.get("type"))
                 continue

@@ -37,6 +37,37 @@ def prepare_database() -> None:
         print(f"{verb} administrator '{admin.username}' from OV2XMP_ADMIN_*", flush=True)
 
 
+async def run_beat_schedule() -> None:
+    """The embedded mode has no beat process: run each periodic task of
+    ``CELERY_BEAT_SCHEDULE`` here, at its interval, in a worker thread."""
+    from asgiref.sync import sync_to_async
+    from django.db import close_old_connections
+    from django.utils.module_loading import import_string
+
+    def run(task_name: str) -> None:
+        # Task names are their import paths; importing one registers it (asking
+        # Celery to discover them would reconfigure Django's logging).
+        try:
+            import_string(task_name).apply(throw=True)
+        finally:
+            close_old_connections()
+
+    async def every(name: str, task_name: str, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await sync_to_async(run, thread_sensitive=False)(task_name)
+            except Exception:
+                logger.exception("periodic task %s failed", name)
+
+    await asyncio.gather(
+        *(
+            every(name, entry["task"], float(entry["schedule"]))
+            for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        )
+    )
+
+
 def url_host(host: str) -> str:
     if host in ("0.0.0.0", "::", ""):
         return "127.0.0.1"
@@ -86,6 +117,7 @@ def serve_asgi(*, with_csms: bool) -> None:
     bind, api_port = config.bind, config.api_port
     csms = CsmsServer(host=bind, port=config.ocpp_port) if with_csms else None
     failed: list[str] = []
+    periodic: list[asyncio.Future[None]] = []
 
     async def started() -> None:
         if csms is not None:
@@ -95,6 +127,7 @@ def serve_asgi(*, with_csms: bool) -> None:
                 failed.append(f"cannot listen for OCPP on {bind}:{config.ocpp_port}: {error}")
                 reactor.stop()  # type: ignore[attr-defined,misc]
                 return
+            periodic.append(asyncio.ensure_future(run_beat_schedule()))
         await asyncio.sleep(0.1)  # let daphne report a listen failure first
         if reactor.running and server.listening_addresses:  # type: ignore[attr-defined]
             api_url = f"http://{url_host(bind)}:{server.listening_addresses[0][1]}"
@@ -102,6 +135,8 @@ def serve_asgi(*, with_csms: bool) -> None:
 
     def stop_csms() -> defer.Deferred[None]:
         assert csms is not None
+        for future in periodic:
+            future.cancel()
         return defer.Deferred.fromFuture(asyncio.ensure_future(csms.stop()))
 
     proxy = settings.TRUST_PROXY_HEADERS

@@ -76,7 +76,7 @@ class SendCommandView(GenericAPIView):
                 f"{self.spec.action}/ if it has this command."
             )
         command = command_create(
-            charge_point=charge_point,
+            charge_point_id=charge_point.id,
             spec=self.spec,
             payload=data["payload"],
             hold_seconds=data["hold_seconds"],

@@ -5,14 +5,17 @@ request it received and how many were open at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
+from ocpp.v16 import call as call16
 
 from commands.catalog import OCPP16, OCPP201, SUBPROTOCOLS, command_spec
 from commands.tests.examples import example_answer
-from csms.simulator import SimulatedCharger16, SimulatedCharger201
+from csms.simulator import SimulatedCharger16, SimulatedCharger201, simulated_charger
+from csms.tests.helpers import boot_201
 
 # An answer: a payload, a callable building one from the request payload, or
 # one of these.
@@ -88,3 +91,20 @@ ANSWERING = {
     SUBPROTOCOLS[OCPP16]: AnsweringCharger16,
     SUBPROTOCOLS[OCPP201]: AnsweringCharger201,
 }
+
+
+@contextlib.asynccontextmanager
+async def answering_charger(
+    url: str, charge_point_id: str, version: str = SUBPROTOCOLS[OCPP16], **options: Any
+) -> AsyncIterator[Any]:
+    """Connect an answering charger to the CSMS at ``url`` and boot it."""
+    async with simulated_charger(
+        url, charge_point_id, subprotocols=(version,), simulators=ANSWERING, **options
+    ) as charger:
+        if version == SUBPROTOCOLS[OCPP16]:
+            await charger.call(
+                call16.BootNotification(charge_point_model="M", charge_point_vendor="V")
+            )
+        else:
+            await boot_201(charger)
+        yield charger

@@ -1,32 +1,12 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
-from ocpp.v16 import call as call16
 
-from commands.tests.charger import ANSWERING
+from commands.tests.charger import answering_charger
 from csms.server import CsmsServer
-from csms.simulator import simulated_charger
-from csms.tests.helpers import boot_201
-
-
-async def in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run sync code (the API client, the ORM) in a worker thread of its own,
-    as daphne runs a request, so that it may wait while the csms on this
-    event loop works."""
-
-    def run() -> Any:
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connections.close_all()
-
-    return await sync_to_async(run, thread_sensitive=False)()
+from csms.tests.helpers import in_thread
 
 
 @pytest.fixture
@@ -44,21 +24,9 @@ def send(api):
 
 @pytest.fixture
 def connect():
-    """Connect an answering charger to a CSMS and boot it (accepted)."""
+    """Connect an answering charger to a CSMS server and boot it (accepted)."""
 
-    @contextlib.asynccontextmanager
-    async def connect(
-        server: CsmsServer, charge_point_id: str, version: str = "ocpp1.6", **options: Any
-    ) -> AsyncIterator[Any]:
-        async with simulated_charger(
-            server.url, charge_point_id, subprotocols=(version,), simulators=ANSWERING, **options
-        ) as charger:
-            if version == "ocpp1.6":
-                await charger.call(
-                    call16.BootNotification(charge_point_model="M", charge_point_vendor="V")
-                )
-            else:
-                await boot_201(charger)
-            yield charger
+    def connect(server: CsmsServer, charge_point_id: str, version: str = "ocpp1.6", **options):
+        return answering_charger(server.url, charge_point_id, version, **options)
 
     return connect

@@ -11,9 +11,8 @@ from chargepoints.models import ChargePoint
 from commands.models import Command, CommandStatus
 from commands.tasks import commands_expire
 from commands.tests.charger import NO_ANSWER, CallErrorAnswer
-from commands.tests.conftest import in_thread
 from core.time import utc_now
-from csms.tests.helpers import eventually
+from csms.tests.helpers import eventually, in_thread
 
 RESET = {"type": "Soft"}
 

@@ -42,3 +42,19 @@ async def boot_201(charger) -> object:
             reason="PowerUp",
         )
     )
+
+
+async def in_thread(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Run sync code (the API client, the ORM) in a worker thread of its own,
+    as daphne runs a request, so that it may wait while the csms on this
+    event loop works. Its database connection is closed at the end."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    def run() -> T:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return await sync_to_async(run, thread_sensitive=False)()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp.routing import after, on
-from ocpp.v16 import call, call_result
+from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from certificates.models import CertificateType
@@ -30,7 +30,7 @@ class CertificateHandlers16(CertificateSigning):
     def after_sign_certificate(self, call_unique_id: str, **_: Any) -> None:
         self.deliver_after_answer(call_unique_id, None)
 
-    def certificate_signed_call(
+    def certificate_signed_payload(
         self, chain_pem: str, certificate_type: str | None
-    ) -> call.CertificateSigned:
-        return call.CertificateSigned(certificate_chain=chain_pem)
+    ) -> dict[str, Any]:
+        return {"certificateChain": chain_pem}

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import after, on
-from ocpp.v201 import call, call_result
+from ocpp.v201 import call_result
 from ocpp.v201.datatypes import StatusInfoType
 from ocpp.v201.enums import Action
 
@@ -78,14 +78,15 @@ class CertificateHandlers201(CertificateSigning):
     ) -> None:
         self.deliver_after_answer(call_unique_id, certificate_type)
 
-    def certificate_signed_call(
+    def certificate_signed_payload(
         self, chain_pem: str, certificate_type: str | None
-    ) -> call.CertificateSigned:
+    ) -> dict[str, Any]:
         # The type is echoed as asked: a charger that gave none uses the
         # certificate for both connections.
-        return call.CertificateSigned(
-            certificate_chain=chain_pem, certificate_type=certificate_type
-        )
+        payload = {"certificateChain": chain_pem}
+        if certificate_type:
+            payload["certificateType"] = certificate_type
+        return payload
 
     @on(Action.get_certificate_status)
     async def on_get_certificate_status(

@@ -157,6 +157,31 @@ def test_what_a_charger_reports_is_visible_in_the_api_within_a_second(platform):
     assert stop_platform(platform) == 0
 
 
+def test_a_command_reaches_a_charger_and_its_answer_comes_back(platform):
+    """The embedded path: a request thread of daphne, the in-process task, the
+    in-memory channel layer and the csms on the same event loop."""
+    from commands.tests.charger import answering_charger
+
+    token = platform.request(
+        "/api/token/", body={"username": "root", "password": "a-long-secret-9"}
+    )["access"]
+
+    async def reset() -> tuple[Any, list[Any]]:
+        async with answering_charger(platform.ocpp, "CP-CMD") as charger:
+            charger.answers["Reset"] = {"status": "Accepted"}
+            answer = await asyncio.to_thread(
+                platform.request,
+                "/api/commands/ocpp16/Reset/",
+                token=token,
+                body={"charge_point": "CP-CMD", "payload": {"type": "Hard"}},
+            )
+            return answer, charger.received
+
+    answer, received = asyncio.run(reset())
+    assert (answer["status"], answer["response"]) == ("Answered", {"status": "Accepted"})
+    assert received == [("Reset", {"type": "Hard"})]
+
+
 def test_a_generated_admin_password_is_printed_once(tmp_path):
     first = start_platform(tmp_path)
     try:
