@@ -256,6 +256,24 @@ ADDRESS_FIELDS = (
 )
 
 
+def variable_address(
+    item: dict[str, Any], *, connector_key: str = "connector_id"
+) -> dict[str, Any]:
+    """The ADDRESS_FIELDS of an OCPP 2.0.1 component/variable pair. Payloads
+    from the ocpp library's handlers spell the connector ``connector_id``;
+    raw OCPP JSON (command answers) spells it ``connectorId``."""
+    component, variable = item["component"], item["variable"]
+    evse = component.get("evse") or {}
+    return {
+        "component_name": component["name"],
+        "component_instance": component.get("instance", ""),
+        "evse_id": evse.get("id"),
+        "connector_id": evse.get(connector_key),
+        "variable_name": variable["name"],
+        "variable_instance": variable.get("instance", ""),
+    }
+
+
 def charger_report_add_part(
     *,
     charge_point_id: str,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from chargepoints.models import ChargePoint, ConfigurationKey, DeviceModelVariable
+from chargepoints.services import variable_address
 from commands.catalog import OCPP16, OCPP201
 
 if TYPE_CHECKING:
@@ -90,16 +91,9 @@ def _configuration_changed(command: Command, response: dict[str, Any]) -> None:
 
 
 def _address(item: dict[str, Any]) -> dict[str, Any]:
-    """The AddressedVariable fields of a 2.0.1 component/variable pair."""
-    component, variable = item["component"], item["variable"]
-    evse = component.get("evse") or {}
+    """Which device-model attribute a GetVariables / SetVariables item names."""
     return {
-        "component_name": component["name"],
-        "component_instance": component.get("instance", ""),
-        "evse_id": evse.get("id"),
-        "connector_id": evse.get("connectorId"),
-        "variable_name": variable["name"],
-        "variable_instance": variable.get("instance", ""),
+        **variable_address(item, connector_key="connectorId"),
         "attribute_type": item.get("attributeType", "Actual"),
     }
 

@@ -98,3 +98,26 @@ async def test_malformed_channel_messages_are_logged_and_ignored(csms, connect, 
     assert response.status_code == 200
     assert "malformed command message" in caplog.text
     assert "ignored channel message of type 'something.else'" in caplog.text
+
+
+async def test_the_csms_keeps_receiving_after_the_channel_layer_fails(
+    start_csms, connect, send, monkeypatch, caplog
+):
+    from csms import server
+
+    layer = get_channel_layer()
+    receive = layer.receive
+    failures = [ConnectionError("Redis went away")]
+
+    async def flaky_receive(channel):
+        if failures:
+            raise failures.pop()
+        return await receive(channel)
+
+    monkeypatch.setattr(layer, "receive", flaky_receive)
+    monkeypatch.setattr(server, "RECEIVE_RETRY_SECONDS", 0.05)
+    csms = await start_csms()
+    async with connect(csms, "CP-1"):
+        response = await send("ocpp16", "Reset", "CP-1", RESET)
+    assert response.status_code == 200
+    assert "receiving commands failed; retrying" in caplog.text

@@ -15,6 +15,7 @@ from chargepoints.services import (
     ReportedDisplayMessage,
     ReportedEvent,
     ReportedMonitor,
+    variable_address,
 )
 from core.time import format_timestamp
 from csms.charge_point import timestamp_field
@@ -79,21 +80,6 @@ def sampled_value(sample: dict[str, Any]) -> SampledValue:
     )
 
 
-def addressed_variable(item: dict[str, Any]) -> dict[str, Any]:
-    """Where a device-model variable lives: component (with its EVSE and
-    connector) and variable, as the fields the services take."""
-    component, variable = item["component"], item["variable"]
-    evse = component.get("evse") or {}
-    return {
-        "component_name": component["name"],
-        "component_instance": component.get("instance", ""),
-        "evse_id": evse.get("id"),
-        "connector_id": evse.get("connector_id"),
-        "variable_name": variable["name"],
-        "variable_instance": variable.get("instance", ""),
-    }
-
-
 def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttribute]:
     attributes = []
     for item in report_data:
@@ -101,7 +87,7 @@ def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttri
         for attribute in item["variable_attribute"]:
             attributes.append(
                 ReportedAttribute(
-                    **addressed_variable(item),
+                    **variable_address(item),
                     attribute_type=attribute.get("type", "Actual"),
                     value=attribute.get("value", ""),
                     mutability=attribute.get("mutability", ""),
@@ -115,7 +101,7 @@ def reported_attributes(report_data: list[dict[str, Any]]) -> list[ReportedAttri
 
 def reported_event(item: dict[str, Any]) -> ReportedEvent:
     return ReportedEvent(
-        **addressed_variable(item),
+        **variable_address(item),
         event_id=item["event_id"],
         timestamp=when(item["timestamp"]),
         trigger=item["trigger"],
@@ -143,7 +129,7 @@ def meter_readings(meter_value: list[dict[str, Any]]) -> list[MeterReading]:
 def reported_monitors(monitor: list[dict[str, Any]]) -> list[ReportedMonitor]:
     return [
         ReportedMonitor(
-            **addressed_variable(item),
+            **variable_address(item),
             monitor_id=monitoring["id"],
             type=monitoring["type"],
             value=monitoring["value"],
