@@ -18,11 +18,14 @@ RUN pip install --constraint constraints.txt . \
 
 RUN useradd --system --uid 10001 --user-group --create-home \
         --home-dir /var/lib/ov2xmp --shell /usr/sbin/nologin ov2xmp
+# Created here, owned by the service user, so that a volume mounted on it
+# starts with that owner.
+RUN mkdir -p /var/lib/ov2xmp/files && chown ov2xmp:ov2xmp /var/lib/ov2xmp/files
 ENV OV2XMP_DATA_DIR=/var/lib/ov2xmp
 WORKDIR /var/lib/ov2xmp
 USER ov2xmp
 
 # API (ov2xmp web / up) and OCPP websockets (ov2xmp csms / up).
-EXPOSE 8000 9000
+EXPOSE 8000 9000 2121
 ENTRYPOINT ["ov2xmp"]
 CMD ["up", "--bind", "0.0.0.0"]

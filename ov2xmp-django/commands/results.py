@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ResultHandler = Callable[["Command", dict[str, Any]], None]
+FailureHandler = Callable[["Command"], None]
 _HANDLERS: dict[tuple[str, str], ResultHandler] = {}
+_FAILURE_HANDLERS: dict[tuple[str, str], FailureHandler] = {}
 ACCEPTED = ("Accepted", "RebootRequired")
 
 
@@ -35,6 +37,34 @@ def on_result(*keys: tuple[str, str]) -> Callable[[ResultHandler], ResultHandler
         return handler
 
     return register
+
+
+def on_failure(*keys: tuple[str, str]) -> Callable[[FailureHandler], FailureHandler]:
+    """For a command that ended without an answer (not connected, timed out,
+    CallError, …)."""
+
+    def register(handler: FailureHandler) -> FailureHandler:
+        for key in keys:
+            _FAILURE_HANDLERS[key] = handler
+        return handler
+
+    return register
+
+
+def apply_failure(command: Command) -> None:
+    handler = _FAILURE_HANDLERS.get((command.ocpp_version, command.action))
+    if handler is None:
+        return
+    try:
+        with transaction.atomic():
+            handler(command)
+    except Exception:
+        logger.exception(
+            "%s: recording the failure of %s %s failed",
+            command.charge_point_id,
+            command.action,
+            command.id,
+        )
 
 
 def apply_result(command: Command) -> None:

@@ -22,7 +22,7 @@ from django.db.models import Q
 from chargepoints.models import ChargePoint
 from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
-from commands.results import apply_result
+from commands.results import apply_failure, apply_result
 from core.time import utc_now
 
 logger = logging.getLogger(__name__)
@@ -169,6 +169,8 @@ def command_finish(
         )
         if status == CommandStatus.ANSWERED:
             apply_result(command)
+        else:
+            apply_failure(command)
     logger.info(
         "%s: %s %s %s%s",
         command.charge_point_id,

@@ -29,6 +29,8 @@ LISTS = [
     ("certificate_status_requests", "certificatestatusrequest-list"),
     ("ev_certificate_requests", "evcertificaterequest-list"),
     ("commands", "command-list"),
+    ("file_requests", "filerequest-list"),
+    ("files", "storedfile-list"),
     ("ocpp_messages", "ocppmessage-list"),
 ]
 

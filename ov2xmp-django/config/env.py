@@ -119,6 +119,23 @@ class Env:
         value = self.raw(name)
         return (Path(value).expanduser() if value else default).resolve()
 
+    def port_range(self, name: str) -> tuple[int, int] | None:
+        """``first-last`` (inclusive), e.g. ``60000-60099``; None when unset."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        try:
+            first, last = (int(part) for part in value.split("-"))
+        except ValueError:
+            raise ConfigurationError(
+                f"{PREFIX}{name}={value!r}: expected first-last, e.g. 60000-60099"
+            ) from None
+        if not 1 <= first <= last <= 65535:
+            raise ConfigurationError(
+                f"{PREFIX}{name}={value!r}: ports must be 1-65535, the first not above the last"
+            )
+        return first, last
+
     def existing_file(self, name: str) -> Path | None:
         """An optional path that, when given, must name an existing file."""
         value = self.raw(name)
@@ -210,6 +227,14 @@ class PlatformSettings:
     certificate_validity_days: int
     ocsp_responders: tuple[str, ...]
     ev_certificate_provider: str | None
+    # File services (files/): where files live, the FTP server, upload limits.
+    files_dir: Path
+    ftp_port: int
+    ftp_public_url: str | None
+    ftp_passive_ports: tuple[int, int] | None
+    ftp_masquerade_address: str | None
+    upload_max_bytes: int
+    file_credential_minutes: int
 
     def __post_init__(self) -> None:
         # Checked here, not only when reading the environment, so that a test's

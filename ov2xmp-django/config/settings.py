@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "smartcharging",
     "certificates",
     "commands",
+    "files",
     "ocpp_messages",
     "csms",
 ]
@@ -204,6 +205,8 @@ SPECTACULAR_SETTINGS = {
         "CertificateAnswerStatusEnum": "certificates.models.AnswerStatus",
         "RevocationReasonEnum": "certificates.models.RevocationReason",
         "CommandStatusEnum": "commands.models.CommandStatus",
+        "FileKindEnum": "files.models.FileKind",
+        "FileRequestStatusEnum": "files.models.FileRequestStatus",
     },
 }
 
@@ -234,6 +237,14 @@ OV2XMP = PlatformSettings(
     # Responder URL prefixes GetCertificateStatus may be forwarded to; none by default.
     ocsp_responders=tuple(env.csv("OCSP_RESPONDERS", [])),
     ev_certificate_provider=env.text("EV_CERTIFICATE_PROVIDER"),
+    files_dir=env.path("FILES_DIR", DATA_DIR / "files"),
+    ftp_port=env.integer("FTP_PORT", 2121, minimum=0, maximum=65535),
+    # The FTP address chargers are told, when it is not ftp://<bind>:<port>.
+    ftp_public_url=env.text("FTP_PUBLIC_URL"),
+    ftp_passive_ports=env.port_range("FTP_PASSIVE_PORTS"),
+    ftp_masquerade_address=env.text("FTP_MASQUERADE_ADDRESS"),
+    upload_max_bytes=env.integer("UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1024),
+    file_credential_minutes=env.integer("FILE_CREDENTIAL_MINUTES", 60, minimum=1),
 )
 
 # --- Logging ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("smartcharging.api.urls")),
     path("", include("certificates.api.urls")),
     path("", include("commands.api.urls")),
+    path("", include("files.api.urls")),
     path("", include("ocpp_messages.api.urls")),
 ]
 

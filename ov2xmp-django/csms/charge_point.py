@@ -30,6 +30,7 @@ from chargepoints.services import (
 )
 from core.time import format_timestamp, parse_timestamp, utc_now
 from csms.message_log import MessageLog
+from files.services import file_request_record_upload_status
 from ocpp_messages.models import Direction
 
 logger = logging.getLogger(__name__)
@@ -253,10 +254,17 @@ class CsmsChargePoint:
             charge_point_id=self.id, status=status, at=utc_now()
         )
 
-    async def record_upload_status(self, status: str) -> None:
-        """Diagnostics (1.6) or log (1.6 security extension, 2.0.1) upload."""
+    async def record_upload_status(
+        self, status: str, *, action: str, request_id: int | None = None
+    ) -> None:
+        """Diagnostics (1.6 GetDiagnostics) or log (GetLog: 1.6 security
+        extension, 2.0.1) upload: on the charger, and on the file request."""
+        now = utc_now()
         await db(chargepoint_record_diagnostics_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
+            charge_point_id=self.id, status=status, at=now
+        )
+        await db(file_request_record_upload_status)(
+            charge_point_id=self.id, status=status, action=action, request_id=request_id, at=now
         )
 
     async def record_security_event(self, type: str, timestamp: str, tech_info: str) -> None:

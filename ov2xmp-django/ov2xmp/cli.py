@@ -3,6 +3,7 @@
     ov2xmp up        the whole platform in one process (embedded default)
     ov2xmp csms      the OCPP websocket server alone (distributed mode)
     ov2xmp web       the API, Swagger and admin (ASGI, daphne)
+    ov2xmp ftp       the FTP server chargers upload diagnostics and logs to
     ov2xmp worker    a Celery worker          ov2xmp beat   the Celery scheduler
     ov2xmp manage …  Django's manage.py commands (migrate, createsuperuser, …)
 
@@ -30,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def network_flags(command: argparse.ArgumentParser, *, api: bool, ocpp: bool) -> None:
+    def network_flags(
+        command: argparse.ArgumentParser, *, api: bool, ocpp: bool, ftp: bool
+    ) -> None:
         command.add_argument("--bind", help="address to listen on [OV2XMP_BIND, 127.0.0.1]")
         if api:
             command.add_argument("--api-port", type=int, help="API port [OV2XMP_API_PORT, 8000]")
@@ -38,15 +41,28 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--ocpp-port", type=int, help="OCPP websocket port [OV2XMP_OCPP_PORT, 9000]"
             )
+        if ftp:
+            command.add_argument("--ftp-port", type=int, help="FTP port [OV2XMP_FTP_PORT, 2121]")
         command.add_argument("--data-dir", help="where data lives [OV2XMP_DATA_DIR]")
 
     network_flags(
         commands.add_parser("up", help="run the whole platform in one process"),
         api=True,
         ocpp=True,
+        ftp=True,
     )
-    network_flags(commands.add_parser("csms", help="run the OCPP server"), api=False, ocpp=True)
-    network_flags(commands.add_parser("web", help="run the API and admin"), api=True, ocpp=False)
+    network_flags(
+        commands.add_parser("csms", help="run the OCPP server"), api=False, ocpp=True, ftp=False
+    )
+    network_flags(
+        commands.add_parser("web", help="run the API and admin"), api=True, ocpp=False, ftp=False
+    )
+    network_flags(
+        commands.add_parser("ftp", help="run the FTP server for charger uploads"),
+        api=False,
+        ocpp=False,
+        ftp=True,
+    )
     # These pass everything after their name on untouched (see main()).
     for name, text in PASS_THROUGH.items():
         commands.add_parser(name, help=text, add_help=False)
@@ -60,6 +76,7 @@ def apply_flags(arguments: argparse.Namespace) -> None:
         ("bind", "OV2XMP_BIND"),
         ("api_port", "OV2XMP_API_PORT"),
         ("ocpp_port", "OV2XMP_OCPP_PORT"),
+        ("ftp_port", "OV2XMP_FTP_PORT"),
         ("data_dir", "OV2XMP_DATA_DIR"),
     ):
         value = getattr(arguments, flag, None)
@@ -103,7 +120,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from ov2xmp import services
 
-    runner = {"up": services.run_up, "csms": services.run_csms, "web": services.run_web}
+    runner = {
+        "up": services.run_up,
+        "csms": services.run_csms,
+        "web": services.run_web,
+        "ftp": services.run_ftp,
+    }
     runner[arguments.command]()
 
 

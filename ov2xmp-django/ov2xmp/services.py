@@ -74,10 +74,12 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def banner(*, api: str | None, ocpp: str | None) -> str:
+def banner(*, api: str | None, ocpp: str | None, ftp: str | None = None) -> str:
     lines = ["", "O-V2X-MP is running", f"  data:     {settings.DATA_DIR}"]
     if ocpp:
         lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J, 2.0.1)")
+    if ftp:
+        lines.append(f"  uploads:  {ftp}   (FTP, per-request credentials)")
     if api:
         lines += [
             f"  API:      {api}/api/",
@@ -112,10 +114,18 @@ def serve_asgi(*, with_csms: bool) -> None:
 
     from config.asgi import application
     from csms.server import CsmsServer
+    from files.ftp import FtpServerThread, build_ftp_server
 
     config = settings.OV2XMP
     bind, api_port = config.bind, config.api_port
     csms = CsmsServer(host=bind, port=config.ocpp_port) if with_csms else None
+    ftp = None
+    if with_csms:
+        try:
+            ftp = FtpServerThread(build_ftp_server(bind, config.ftp_port))
+        except OSError as error:
+            sys.exit(f"ov2xmp: cannot listen for FTP on {bind}:{config.ftp_port}: {error}")
+        ftp.start()
     failed: list[str] = []
     periodic: list[asyncio.Future[None]] = []
 
@@ -131,12 +141,21 @@ def serve_asgi(*, with_csms: bool) -> None:
         await asyncio.sleep(0.1)  # let daphne report a listen failure first
         if reactor.running and server.listening_addresses:  # type: ignore[attr-defined]
             api_url = f"http://{url_host(bind)}:{server.listening_addresses[0][1]}"
-            print(banner(api=api_url, ocpp=csms.url if csms else None), flush=True)
+            print(
+                banner(
+                    api=api_url,
+                    ocpp=csms.url if csms else None,
+                    ftp=ftp_url(bind, ftp.port) if ftp else None,
+                ),
+                flush=True,
+            )
 
     def stop_csms() -> defer.Deferred[None]:
         assert csms is not None
         for future in periodic:
             future.cancel()
+        if ftp is not None:
+            ftp.stop()
         return defer.Deferred.fromFuture(asyncio.ensure_future(csms.stop()))
 
     proxy = settings.TRUST_PROXY_HEADERS
@@ -181,6 +200,34 @@ def run_csms() -> None:
         asyncio.run(serve())
     except OSError as error:
         sys.exit(f"ov2xmp: cannot listen for OCPP on {config.bind}:{config.ocpp_port}: {error}")
+
+
+def ftp_url(bind: str, port: int) -> str:
+    return f"ftp://{url_host(bind)}:{port}/"
+
+
+def run_ftp() -> None:
+    """The FTP server alone (distributed mode)."""
+    import threading
+
+    from files.ftp import FtpServerThread, build_ftp_server
+
+    config = settings.OV2XMP
+    try:
+        server = FtpServerThread(build_ftp_server(config.bind, config.ftp_port))
+    except OSError as error:
+        sys.exit(f"ov2xmp: cannot listen for FTP on {config.bind}:{config.ftp_port}: {error}")
+    server.start()
+    print(banner(api=None, ocpp=None, ftp=ftp_url(config.bind, server.port)), flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5) and server.is_alive():
+        pass
+    logger.info("stopping the FTP server")
+    server.stop()
+    if not stop.is_set():
+        sys.exit("ov2xmp: the FTP server stopped unexpectedly")
 
 
 def run_celery(command: str, extra: list[str]) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -18,6 +17,7 @@ from commands.api.filters import CommandFilter
 from commands.api.serializers import CommandSerializer, request_serializer, result_serializer
 from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
+from commands.selectors import await_outcome
 from commands.services import command_cancel, command_create, command_finish
 from commands.tasks import command_dispatch
 from core.api.views import Conflict
@@ -35,7 +35,6 @@ OUTCOME_STATUS = {
     CommandStatus.FAILED: HTTPStatus.BAD_GATEWAY,
     CommandStatus.TIMED_OUT: HTTPStatus.GATEWAY_TIMEOUT,
 }
-POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1)
 
 
 class QueueUnavailable(APIException):
@@ -44,18 +43,21 @@ class QueueUnavailable(APIException):
     default_code = "queue_unavailable"
 
 
-def await_outcome(command: Command, wait: float) -> Command:
-    """The command once it has ended, or as it stands after ``wait`` seconds.
-    Polls the database, so the answer may come from any csms process."""
-    deadline = time.monotonic() + wait
-    for attempt in range(10**9):
-        command.refresh_from_db()
-        remaining = deadline - time.monotonic()
-        # A held command waits for a reconnect: no use keeping the caller.
-        if command.status not in (CommandStatus.QUEUED, CommandStatus.SENT) or remaining <= 0:
-            break
-        time.sleep(min(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)], remaining))
-    return command
+def enqueue(command: Command) -> None:
+    """Hand a new command to the dispatch task; 503 if the queue is down (the
+    command is then recorded as Failed, never sent)."""
+    try:
+        command_dispatch.delay(str(command.id))
+    except Exception as error:
+        logger.exception("command %s: could not queue the dispatch task", command.id)
+        command_finish(
+            command_id=command.id,
+            status=CommandStatus.FAILED,
+            error_description=f"task queue unavailable: {error}",
+            at=utc_now(),
+            only_if_unsent=True,
+        )
+        raise QueueUnavailable() from error
 
 
 class SendCommandView(GenericAPIView):
@@ -82,18 +84,7 @@ class SendCommandView(GenericAPIView):
             hold_seconds=data["hold_seconds"],
             created_by=request.user,
         )
-        try:
-            command_dispatch.delay(str(command.id))
-        except Exception as error:
-            logger.exception("command %s: could not queue the dispatch task", command.id)
-            command_finish(
-                command_id=command.id,
-                status=CommandStatus.FAILED,
-                error_description=f"task queue unavailable: {error}",
-                at=utc_now(),
-                only_if_unsent=True,
-            )
-            raise QueueUnavailable() from error
+        enqueue(command)
         command = await_outcome(command, data["wait"])
         body = result_serializer(self.spec)(command, context={"request": request}).data
         url = reverse("command-detail", args=[command.id], request=request)

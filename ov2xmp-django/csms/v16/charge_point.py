@@ -217,7 +217,7 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
     async def on_diagnostics_status_notification(
         self, status: str
     ) -> call_result.DiagnosticsStatusNotification:
-        await self.record_upload_status(status)
+        await self.record_upload_status(status, action="GetDiagnostics")
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
@@ -240,7 +240,7 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
     async def on_log_status_notification(
         self, status: str, request_id: int | None = None
     ) -> call_result.LogStatusNotification:
-        await self.record_upload_status(status)
+        await self.record_upload_status(status, action="GetLog", request_id=request_id)
         return call_result.LogStatusNotification()
 
     @on(Action.signed_firmware_status_notification)

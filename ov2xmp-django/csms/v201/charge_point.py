@@ -210,9 +210,9 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
 
     @on(Action.log_status_notification)
     async def on_log_status_notification(
-        self, status: str, **_: Any
+        self, status: str, request_id: int | None = None, **_: Any
     ) -> call_result.LogStatusNotification:
-        await self.record_upload_status(status)
+        await self.record_upload_status(status, action="GetLog", request_id=request_id)
         return call_result.LogStatusNotification()
 
     @on(Action.security_event_notification)

@@ -4,6 +4,7 @@ way the compose files start it."""
 from __future__ import annotations
 
 import asyncio
+import ftplib
 import os
 import queue
 import signal
@@ -107,6 +108,23 @@ def test_csms_and_web_run_as_separate_processes_on_one_database(tmp_path):
     finally:
         assert stop(csms) == 0
         stop(web)
+
+
+def test_ftp_runs_as_a_process_of_its_own(tmp_path):
+    env = service_env(tmp_path)
+    migrated = run(["manage", "migrate", "--noinput"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    port = free_port()
+    ftp = start(["ftp", "--ftp-port", str(port)], env, "Stop with Ctrl+C")
+    try:
+        client = ftplib.FTP()
+        greeting = client.connect("127.0.0.1", port, timeout=10)
+        assert greeting.startswith("220 O-V2X-MP file service")
+        with pytest.raises(ftplib.error_perm, match="530"):
+            client.login("nobody", "nothing")
+        client.close()
+    finally:
+        assert stop(ftp) == 0
 
 
 def test_worker_without_a_broker_says_what_to_do(tmp_path):

@@ -60,7 +60,16 @@ def start_platform(data_dir: Path, **env: str) -> Platform:
         if not key.startswith("OV2XMP_")
     } | {"OV2XMP_DATA_DIR": str(data_dir), **env}
     process = subprocess.Popen(
-        [OV2XMP, "up", "--api-port", str(api_port), "--ocpp-port", str(ocpp_port)],
+        [
+            OV2XMP,
+            "up",
+            "--api-port",
+            str(api_port),
+            "--ocpp-port",
+            str(ocpp_port),
+            "--ftp-port",
+            str(free_port()),
+        ],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,0 +1,138 @@
+"""The FTP server against Python's ftplib, a real client, on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import ftplib
+import hashlib
+import io
+import time
+from datetime import timedelta
+
+import pytest
+
+from core.time import utc_now
+from files.models import FileKind, FileRequest, FileRequestStatus, StoredFile
+from files.services import file_request_create, files_dir, upload_location
+
+DATA = b"diagnostics " * 1000
+
+
+def new_request(charger, **changes) -> tuple[FileRequest, str]:
+    request, password = file_request_create(
+        charge_point_id=charger.id, kind=FileKind.DIAGNOSTICS, at=utc_now()
+    )
+    if changes:
+        FileRequest.objects.filter(pk=request.pk).update(**changes)
+        request.refresh_from_db()
+    return request, password
+
+
+def login(ftp_server, username: str, password: str, *, passive: bool = True) -> ftplib.FTP:
+    client = ftplib.FTP()
+    client.connect("127.0.0.1", ftp_server.port, timeout=10)
+    client.set_pasv(passive)
+    client.login(username, password)
+    return client
+
+
+@pytest.mark.parametrize("passive", [True, False], ids=["passive", "active"])
+def test_an_upload_is_recorded_with_size_and_sha256(ftp_server, charger, passive):
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password, passive=passive)
+    client.storbinary("STOR diag CP-F 2026-11-23T10:00:00Z.tar.gz", io.BytesIO(DATA))
+    client.quit()
+
+    request.refresh_from_db()
+    stored = StoredFile.objects.get()
+    assert request.status == FileRequestStatus.RECEIVED
+    assert request.file == stored
+    assert request.used_at is not None
+    assert (stored.name, stored.size, stored.sha256) == (
+        "diag CP-F 2026-11-23T10:00:00Z.tar.gz",
+        len(DATA),
+        hashlib.sha256(DATA).hexdigest(),
+    )
+    on_disk = files_dir() / stored.path
+    assert on_disk.read_bytes() == DATA
+    assert on_disk.name == f"{request.pk}-diag_CP-F_2026-11-23T10_00_00Z.tar.gz"
+    assert not any((files_dir() / ".incoming" / str(request.pk)).iterdir())
+
+
+def test_the_credentials_end_with_the_upload(ftp_server, charger):
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password)
+    client.storbinary("STOR first.log", io.BytesIO(b"one"))
+    client.quit()
+    with pytest.raises(ftplib.error_perm, match="530"):
+        login(ftp_server, request.username, password)
+
+
+def test_wrong_expired_and_foreign_credentials_are_refused(ftp_server, charger):
+    request, _ = new_request(charger)
+    _, other_password = new_request(charger)
+    expired, expired_password = new_request(charger, expires_at=utc_now() - timedelta(seconds=1))
+    for username, secret in [
+        (request.username, "wrong"),
+        (request.username, other_password),
+        (expired.username, expired_password),
+        ("anonymous", "guest@example.com"),
+    ]:
+        with pytest.raises(ftplib.error_perm, match="530"):
+            login(ftp_server, username, secret)
+    assert StoredFile.objects.count() == 0
+
+
+def test_paths_outside_the_upload_directory_and_odd_names_are_refused(ftp_server, charger):
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password)
+    for name in ["../../outside.txt", "/etc/passwd", ".hidden", "sub/dir.txt", "a\\..\\b"]:
+        with pytest.raises(ftplib.error_perm, match=r"55[03]"):
+            client.storbinary(f"STOR {name}", io.BytesIO(b"x"))
+    with pytest.raises(ftplib.error_perm, match="550"):
+        client.retrbinary("RETR anything", lambda _: None)
+    with pytest.raises(ftplib.error_perm, match="550"):
+        client.mkd("sub")
+    client.quit()
+    assert StoredFile.objects.count() == 0
+    assert not (files_dir().parent / "outside.txt").exists()
+
+
+def test_an_oversized_upload_is_refused_and_leaves_nothing(ftp_server, files_settings, charger):
+    files_settings(upload_max_bytes=4096, ftp_port=ftp_server.port)
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password)
+    connection = client.transfercmd("STOR big.bin")
+    with contextlib.suppress(OSError):  # the server closes the data connection
+        connection.sendall(b"x" * 100_000)
+    connection.close()
+    with pytest.raises(ftplib.error_perm, match="552"):
+        client.voidresp()
+    client.quit()
+    assert StoredFile.objects.count() == 0
+    assert not any((files_dir() / ".incoming" / str(request.pk)).iterdir())
+    request.refresh_from_db()
+    assert request.used_at is None  # the charger may try again
+
+
+def test_an_aborted_upload_leaves_nothing(ftp_server, charger):
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password)
+    connection = client.transfercmd("STOR partial.bin")
+    connection.sendall(b"x" * 10_000)
+    client.abort()
+    connection.close()
+    client.close()
+    incoming = files_dir() / ".incoming" / str(request.pk)
+    deadline = time.monotonic() + 5
+    while any(incoming.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(incoming.iterdir())
+    assert StoredFile.objects.count() == 0
+
+
+def test_the_location_carries_the_credentials(ftp_server, charger):
+    request, password = new_request(charger)
+    assert upload_location(request, password) == (
+        f"ftp://{request.username}:{password}@127.0.0.1:{ftp_server.port}/"
+    )
