@@ -5,12 +5,21 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from csms.server import CsmsServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_orm_thread_connections(django_db_setup):
+    """Async tests reach the ORM through asgiref's one shared thread, whose
+    connection outlives each test; close it before the test database is
+    dropped (PostgreSQL refuses to drop a database still in use)."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
 
 
 @pytest.fixture(autouse=True)

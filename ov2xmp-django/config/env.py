@@ -235,6 +235,9 @@ class PlatformSettings:
     ftp_masquerade_address: str | None
     upload_max_bytes: int
     file_credential_minutes: int
+    http_files_port: int
+    http_files_public_url: str | None
+    upload_protocol: str
 
     def __post_init__(self) -> None:
         # Checked here, not only when reading the environment, so that a test's

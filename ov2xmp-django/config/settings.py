@@ -245,6 +245,12 @@ OV2XMP = PlatformSettings(
     ftp_masquerade_address=env.text("FTP_MASQUERADE_ADDRESS"),
     upload_max_bytes=env.integer("UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1024),
     file_credential_minutes=env.integer("FILE_CREDENTIAL_MINUTES", 60, minimum=1),
+    # `ov2xmp http-files`; `ov2xmp up` and `web` serve the same /files/ routes.
+    http_files_port=env.integer("HTTP_FILES_PORT", 8021, minimum=0, maximum=65535),
+    # The HTTP address chargers are given, when it is not http://<bind>:<API port>.
+    http_files_public_url=env.text("HTTP_FILES_PUBLIC_URL"),
+    # How chargers upload when a request does not say.
+    upload_protocol=env.choice("UPLOAD_PROTOCOL", "ftp", ["ftp", "http"]),
 )
 
 # --- Logging ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from config.api_root import ApiRootView
+from files import http as files_http
 
 api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", ApiRootView.as_view(), name="api-root"),
@@ -27,6 +28,9 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/", permanent=False)),
+    # The HTTP file service (files/http.py); `ov2xmp http-files` serves only these.
+    path("files/upload/<str:username>/", files_http.upload, name="files-upload"),
+    path("files/upload/<str:username>/<str:name>", files_http.upload, name="files-upload-named"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

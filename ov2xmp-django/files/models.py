@@ -10,6 +10,7 @@ class FileKind(models.TextChoices):
 
 class Protocol(models.TextChoices):
     FTP = "ftp", "FTP"
+    HTTP = "http", "HTTP (PUT or multipart POST)"
 
 
 class FileRequestStatus(models.TextChoices):

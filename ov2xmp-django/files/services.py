@@ -68,26 +68,34 @@ def password_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def ftp_base_url() -> str:
+def _bind_host() -> str:
+    bind = settings.OV2XMP.bind
+    host = "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
+    return f"[{host}]" if ":" in host else host
+
+
+def base_url(protocol: str) -> str:
+    """Where chargers reach the file service of a protocol (no credentials)."""
     config = settings.OV2XMP
-    if config.ftp_public_url:
-        return config.ftp_public_url.rstrip("/")
-    host = "127.0.0.1" if config.bind in ("0.0.0.0", "::", "") else config.bind
-    host = f"[{host}]" if ":" in host else host
-    return f"ftp://{host}:{config.ftp_port}"
+    if protocol == Protocol.HTTP:
+        configured = config.http_files_public_url
+        return (configured or f"http://{_bind_host()}:{config.api_port}").rstrip("/")
+    return (config.ftp_public_url or f"ftp://{_bind_host()}:{config.ftp_port}").rstrip("/")
 
 
 def upload_location(request: FileRequest, password: str) -> str:
-    """The URL the charger uploads to, credentials included."""
-    scheme, rest = ftp_base_url().split("://", 1)
-    return f"{scheme}://{request.username}:{password}@{rest}/"
+    """The URL the charger uploads to, credentials included: an FTP
+    directory, or the HTTP location to PUT a file below or POST it to."""
+    scheme, rest = base_url(request.protocol).split("://", 1)
+    path = f"/files/upload/{request.username}/" if request.protocol == Protocol.HTTP else "/"
+    return f"{scheme}://{request.username}:{password}@{rest}{path}"
 
 
 def file_request_create(
     *,
     charge_point_id: str,
     kind: str,
-    protocol: str = Protocol.FTP,
+    protocol: str | None = None,
     created_by: Any = None,
     at: datetime,
 ) -> tuple[FileRequest, str]:
@@ -97,7 +105,7 @@ def file_request_create(
     request = FileRequest.objects.create(
         charge_point_id=charge_point_id,
         kind=kind,
-        protocol=protocol,
+        protocol=protocol or settings.OV2XMP.upload_protocol,
         username="u" + secrets.token_hex(8),
         password_hash=password_hash(password),
         expires_at=at + timedelta(minutes=settings.OV2XMP.file_credential_minutes),
@@ -149,13 +157,18 @@ def file_request_start(
     ocpp_version: str,
     kind: str,
     options: dict[str, Any],
+    protocol: str | None = None,
     created_by: Any = None,
     at: datetime,
 ) -> FileRequest:
     """Create the request and the command that carries its location (the
     caller dispatches the command)."""
     request, password = file_request_create(
-        charge_point_id=charge_point_id, kind=kind, created_by=created_by, at=at
+        charge_point_id=charge_point_id,
+        kind=kind,
+        protocol=protocol,
+        created_by=created_by,
+        at=at,
     )
     action, payload = upload_command_payload(
         request,

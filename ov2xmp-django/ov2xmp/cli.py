@@ -4,6 +4,7 @@
     ov2xmp csms      the OCPP websocket server alone (distributed mode)
     ov2xmp web       the API, Swagger and admin (ASGI, daphne)
     ov2xmp ftp       the FTP server chargers upload diagnostics and logs to
+    ov2xmp http-files  the HTTP file service (uploads under /files/)
     ov2xmp worker    a Celery worker          ov2xmp beat   the Celery scheduler
     ov2xmp manage …  Django's manage.py commands (migrate, createsuperuser, …)
 
@@ -32,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def network_flags(
-        command: argparse.ArgumentParser, *, api: bool, ocpp: bool, ftp: bool
+        command: argparse.ArgumentParser,
+        *,
+        api: bool = False,
+        ocpp: bool = False,
+        ftp: bool = False,
+        http_files: bool = False,
     ) -> None:
         command.add_argument("--bind", help="address to listen on [OV2XMP_BIND, 127.0.0.1]")
         if api:
@@ -43,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if ftp:
             command.add_argument("--ftp-port", type=int, help="FTP port [OV2XMP_FTP_PORT, 2121]")
+        if http_files:
+            command.add_argument(
+                "--http-files-port",
+                type=int,
+                help="HTTP file service port [OV2XMP_HTTP_FILES_PORT, 8021]",
+            )
         command.add_argument("--data-dir", help="where data lives [OV2XMP_DATA_DIR]")
 
     network_flags(
@@ -51,17 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         ocpp=True,
         ftp=True,
     )
+    network_flags(commands.add_parser("csms", help="run the OCPP server"), ocpp=True)
+    network_flags(commands.add_parser("web", help="run the API and admin"), api=True)
+    network_flags(commands.add_parser("ftp", help="run the FTP server for uploads"), ftp=True)
     network_flags(
-        commands.add_parser("csms", help="run the OCPP server"), api=False, ocpp=True, ftp=False
-    )
-    network_flags(
-        commands.add_parser("web", help="run the API and admin"), api=True, ocpp=False, ftp=False
-    )
-    network_flags(
-        commands.add_parser("ftp", help="run the FTP server for charger uploads"),
-        api=False,
-        ocpp=False,
-        ftp=True,
+        commands.add_parser("http-files", help="run the HTTP file service for uploads"),
+        http_files=True,
     )
     # These pass everything after their name on untouched (see main()).
     for name, text in PASS_THROUGH.items():
@@ -77,6 +84,7 @@ def apply_flags(arguments: argparse.Namespace) -> None:
         ("api_port", "OV2XMP_API_PORT"),
         ("ocpp_port", "OV2XMP_OCPP_PORT"),
         ("ftp_port", "OV2XMP_FTP_PORT"),
+        ("http_files_port", "OV2XMP_HTTP_FILES_PORT"),
         ("data_dir", "OV2XMP_DATA_DIR"),
     ):
         value = getattr(arguments, flag, None)
@@ -113,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     arguments = build_parser().parse_args(argv)
     apply_flags(arguments)
-    if arguments.command in ("up", "web"):
+    if arguments.command in ("up", "web", "http-files"):
         # daphne installs its Twisted reactor on import; it must come first.
         import daphne.server  # noqa: F401
     setup_django()
@@ -125,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "csms": services.run_csms,
         "web": services.run_web,
         "ftp": services.run_ftp,
+        "http-files": services.run_http_files,
     }
     runner[arguments.command]()
 

@@ -74,12 +74,16 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def banner(*, api: str | None, ocpp: str | None, ftp: str | None = None) -> str:
+def banner(
+    *, api: str | None, ocpp: str | None, ftp: str | None = None, http_files: str | None = None
+) -> str:
     lines = ["", "O-V2X-MP is running", f"  data:     {settings.DATA_DIR}"]
     if ocpp:
         lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J, 2.0.1)")
     if ftp:
         lines.append(f"  uploads:  {ftp}   (FTP, per-request credentials)")
+    if http_files:
+        lines.append(f"  uploads:  {http_files}/files/upload/   (HTTP, per-request credentials)")
     if api:
         lines += [
             f"  API:      {api}/api/",
@@ -99,25 +103,32 @@ def run_up() -> None:
     serve_asgi(with_csms=True)
 
 
+def run_http_files() -> None:
+    """The HTTP file service alone (distributed mode): /files/ uploads."""
+    serve_asgi(with_csms=False, files_only=True)
+
+
 def run_web() -> None:
     """The API alone, as in deployments (schema migrations are a separate step
     there: ``ov2xmp manage migrate``)."""
     serve_asgi(with_csms=False)
 
 
-def serve_asgi(*, with_csms: bool) -> None:
-    """Run daphne on the API port and, with ``with_csms``, the CSMS on the same
-    loop (daphne's Twisted reactor runs on asyncio). Prints the banner once
-    everything listens; exits non-zero when a port cannot be taken."""
+def serve_asgi(*, with_csms: bool, files_only: bool = False) -> None:
+    """Run daphne on the API port and, with ``with_csms``, the CSMS and the FTP
+    server beside it (daphne's Twisted reactor runs on asyncio). With
+    ``files_only``: the HTTP file service alone, on its own port. Prints the
+    banner once everything listens; exits non-zero when a port cannot be taken."""
     from daphne.server import Server
     from twisted.internet import defer, reactor
 
-    from config.asgi import application
+    from config.asgi import application, files_application
     from csms.server import CsmsServer
     from files.ftp import FtpServerThread, build_ftp_server
 
     config = settings.OV2XMP
-    bind, api_port = config.bind, config.api_port
+    bind = config.bind
+    api_port = config.http_files_port if files_only else config.api_port
     csms = CsmsServer(host=bind, port=config.ocpp_port) if with_csms else None
     ftp = None
     if with_csms:
@@ -143,9 +154,10 @@ def serve_asgi(*, with_csms: bool) -> None:
             api_url = f"http://{url_host(bind)}:{server.listening_addresses[0][1]}"
             print(
                 banner(
-                    api=api_url,
+                    api=None if files_only else api_url,
                     ocpp=csms.url if csms else None,
                     ftp=ftp_url(bind, ftp.port) if ftp else None,
+                    http_files=api_url,
                 ),
                 flush=True,
             )
@@ -160,7 +172,7 @@ def serve_asgi(*, with_csms: bool) -> None:
 
     proxy = settings.TRUST_PROXY_HEADERS
     server = Server(
-        application=application,
+        application=files_application if files_only else application,
         endpoints=[f"tcp:port={api_port}:interface={bind.replace(':', chr(92) + ':')}"],
         signal_handlers=True,
         ready_callable=lambda: asyncio.ensure_future(started()),
@@ -173,9 +185,7 @@ def serve_asgi(*, with_csms: bool) -> None:
         reactor.addSystemEventTrigger("before", "shutdown", stop_csms)  # type: ignore[attr-defined,arg-type]
     server.run()
     if failed or not server.listening_addresses:
-        sys.exit(
-            "ov2xmp: " + ("; ".join(failed) or f"cannot listen for the API on {bind}:{api_port}")
-        )
+        sys.exit("ov2xmp: " + ("; ".join(failed) or f"cannot listen for HTTP on {bind}:{api_port}"))
 
 
 def run_csms() -> None:

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from chargepoints.models import ChargePoint
 from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, CommandSerializer
-from files.models import FileKind, FileRequest, StoredFile
+from files.models import FileKind, FileRequest, Protocol, StoredFile
 
 
 class StoredFileSerializer(serializers.ModelSerializer):
@@ -67,6 +67,11 @@ class FileRequestCreateSerializer(serializers.Serializer):
         choices=FileKind.choices,
         help_text="Diagnostics: GetDiagnostics (1.6) or GetLog DiagnosticsLog (2.0.1). "
         "DiagnosticsLog, SecurityLog: GetLog (2.0.1, or the 1.6 security extension).",
+    )
+    protocol = serializers.ChoiceField(
+        choices=Protocol.choices,
+        required=False,
+        help_text="How the charger uploads: ftp or http (default: OV2XMP_UPLOAD_PROTOCOL).",
     )
     start_time = serializers.DateTimeField(
         required=False, help_text="Oldest entries wanted (startTime / oldestTimestamp)."

@@ -59,6 +59,7 @@ class FileRequestViewSet(
             charge_point_id=charge_point.id,
             ocpp_version=charge_point.ocpp_version,
             kind=data["kind"],
+            protocol=data.get("protocol"),
             options=data,
             created_by=request.user,
             at=utc_now(),

@@ -81,7 +81,15 @@ def test_prod_runs_every_service_of_the_platform():
         for service, spec in services.items()
         if isinstance(spec.get("command"), list)
     }
-    assert sorted(commands.values()) == ["beat", "csms", "ftp", "manage", "web", "worker"]
+    assert sorted(commands.values()) == [
+        "beat",
+        "csms",
+        "ftp",
+        "http-files",
+        "manage",
+        "web",
+        "worker",
+    ]
     assert {"postgres", "redis", "caddy"} <= set(services)
     images = {services[service].get("image") for service in commands}
     assert len(images) == 1, f"the app services should share one image, not {images}"

@@ -11,8 +11,10 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -125,6 +127,31 @@ def test_ftp_runs_as_a_process_of_its_own(tmp_path):
         client.close()
     finally:
         assert stop(ftp) == 0
+
+
+def test_http_files_serves_uploads_and_nothing_else(tmp_path):
+    env = service_env(tmp_path, OV2XMP_UPLOAD_MAX_BYTES="2048")
+    migrated = run(["manage", "migrate", "--noinput"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    port = free_port()
+    server = start(["http-files", "--http-files-port", str(port)], env, "Stop with Ctrl+C")
+    base = f"http://127.0.0.1:{port}"
+
+    def status(path: str, **options: Any) -> int:
+        request = urllib.request.Request(base + path, **options)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        assert status("/api/") == 404
+        assert status("/files/upload/unone/x.bin", data=b"x", method="PUT") == 401
+        # Refused by its declared size, before any credentials are looked at.
+        assert status("/files/upload/unone/x.bin", data=b"x" * 4096, method="PUT") == 413
+    finally:
+        assert stop(server) == 0
 
 
 def test_worker_without_a_broker_says_what_to_do(tmp_path):

@@ -4,6 +4,8 @@ simulated charger on its OCPP port and an HTTP client on its API."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from ocpp.v16 import call
@@ -189,6 +192,59 @@ def test_a_command_reaches_a_charger_and_its_answer_comes_back(platform):
     answer, received = asyncio.run(reset())
     assert (answer["status"], answer["response"]) == ("Answered", {"status": "Accepted"})
     assert received == [("Reset", {"type": "Hard"})]
+
+
+def http_put(location: str, name: str, data: bytes) -> int:
+    """What a charger does with an HTTP upload location: PUT the file below
+    it, with the URL's credentials as HTTP Basic."""
+    url = urlsplit(location)
+    plain = url._replace(netloc=f"{url.hostname}:{url.port}").geturl()
+    token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+    request = urllib.request.Request(
+        plain + name, data=data, method="PUT", headers={"Authorization": f"Basic {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+def test_diagnostics_arrive_over_http_in_the_embedded_mode(tmp_path):
+    from commands.tests.charger import answering_charger
+
+    platform = start_platform(
+        tmp_path,
+        OV2XMP_ADMIN_USERNAME="root",
+        OV2XMP_ADMIN_PASSWORD="a-long-secret-9",
+        OV2XMP_UPLOAD_PROTOCOL="http",
+    )
+    try:
+        token = platform.request(
+            "/api/token/", body={"username": "root", "password": "a-long-secret-9"}
+        )["access"]
+        data = b"diagnostics\n" * 10_000
+
+        async def diagnostics() -> Any:
+            async with answering_charger(platform.ocpp, "CP-HTTP") as charger:
+                charger.answers["GetDiagnostics"] = {"fileName": "diag.txt"}
+                requested = await asyncio.to_thread(
+                    platform.request,
+                    "/api/file-requests/",
+                    token=token,
+                    body={"charge_point": "CP-HTTP", "kind": "Diagnostics"},
+                )
+                location = charger.requests("GetDiagnostics")[0]["location"]
+                assert location.startswith("http://")
+                assert await asyncio.to_thread(http_put, location, "diag.txt", data) == 201
+                return requested
+
+        requested = asyncio.run(diagnostics())
+        done = platform.request(f"/api/file-requests/{requested['id']}/", token=token)
+        assert done["status"] == "Received"
+        assert (done["file"]["size"], done["file"]["sha256"]) == (
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+        )
+    finally:
+        stop_platform(platform)
 
 
 def test_a_generated_admin_password_is_printed_once(tmp_path):
