@@ -31,6 +31,8 @@ LISTS = [
     ("commands", "command-list"),
     ("file_requests", "filerequest-list"),
     ("files", "storedfile-list"),
+    ("firmware", "firmwareimage-list"),
+    ("firmware_updates", "firmwareupdate-list"),
     ("ocpp_messages", "ocppmessage-list"),
 ]
 

@@ -233,6 +233,9 @@ class PlatformSettings:
     ftp_public_url: str | None
     ftp_passive_ports: tuple[int, int] | None
     ftp_masquerade_address: str | None
+    ftp_tls_certificate: Path | None
+    ftp_tls_private_key: Path | None
+    ftp_tls_required: bool
     upload_max_bytes: int
     file_credential_minutes: int
     http_files_port: int
@@ -245,6 +248,7 @@ class PlatformSettings:
         for certificate, key in [
             ("CA_CERTIFICATE", "CA_PRIVATE_KEY"),
             ("V2G_CA_CERTIFICATE", "V2G_CA_PRIVATE_KEY"),
+            ("FTP_TLS_CERTIFICATE", "FTP_TLS_PRIVATE_KEY"),
         ]:
             if (getattr(self, certificate.lower()) is None) != (getattr(self, key.lower()) is None):
                 raise ConfigurationError(

@@ -243,6 +243,10 @@ OV2XMP = PlatformSettings(
     ftp_public_url=env.text("FTP_PUBLIC_URL"),
     ftp_passive_ports=env.port_range("FTP_PASSIVE_PORTS"),
     ftp_masquerade_address=env.text("FTP_MASQUERADE_ADDRESS"),
+    # FTPS (explicit, AUTH TLS) with this certificate chain and key (PEM).
+    ftp_tls_certificate=env.existing_file("FTP_TLS_CERTIFICATE"),
+    ftp_tls_private_key=env.existing_file("FTP_TLS_PRIVATE_KEY"),
+    ftp_tls_required=env.flag("FTP_TLS_REQUIRED", False),
     upload_max_bytes=env.integer("UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1024),
     file_credential_minutes=env.integer("FILE_CREDENTIAL_MINUTES", 60, minimum=1),
     # `ov2xmp http-files`; `ov2xmp up` and `web` serve the same /files/ routes.

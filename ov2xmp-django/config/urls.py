@@ -31,6 +31,7 @@ urlpatterns = [
     # The HTTP file service (files/http.py); `ov2xmp http-files` serves only these.
     path("files/upload/<str:username>/", files_http.upload, name="files-upload"),
     path("files/upload/<str:username>/<str:name>", files_http.upload, name="files-upload-named"),
+    path("files/download/<str:username>/<str:name>", files_http.download, name="files-download"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

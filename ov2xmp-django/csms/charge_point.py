@@ -30,6 +30,7 @@ from chargepoints.services import (
 )
 from core.time import format_timestamp, parse_timestamp, utc_now
 from csms.message_log import MessageLog
+from files.firmware import firmware_update_record_status
 from files.services import file_request_record_upload_status
 from ocpp_messages.models import Direction
 
@@ -249,9 +250,12 @@ class CsmsChargePoint:
         self._mark_seen()
         return format_timestamp(now)
 
-    async def record_firmware_status(self, status: str) -> None:
-        await db(chargepoint_record_firmware_status)(
-            charge_point_id=self.id, status=status, at=utc_now()
+    async def record_firmware_status(self, status: str, *, request_id: int | None = None) -> None:
+        """On the charger, and on the firmware update it reports about."""
+        now = utc_now()
+        await db(chargepoint_record_firmware_status)(charge_point_id=self.id, status=status, at=now)
+        await db(firmware_update_record_status)(
+            charge_point_id=self.id, status=status, request_id=request_id, at=now
         )
 
     async def record_upload_status(

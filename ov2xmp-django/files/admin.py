@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from files.models import FileRequest, StoredFile
+from files.models import FileRequest, FirmwareImage, FirmwareUpdate, StoredFile
 
 
 @admin.register(FileRequest)
@@ -17,3 +17,17 @@ class StoredFileAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "charge_point", "kind", "name", "size"]
     list_filter = ["kind"]
     search_fields = ["charge_point__id", "name", "sha256"]
+
+
+@admin.register(FirmwareImage)
+class FirmwareImageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "name", "version", "size"]
+    search_fields = ["name", "version", "sha256"]
+
+
+@admin.register(FirmwareUpdate)
+class FirmwareUpdateAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "charge_point", "firmware", "status", "downloads"]
+    list_filter = ["status"]
+    search_fields = ["charge_point__id"]
+    exclude = ["password_hash"]

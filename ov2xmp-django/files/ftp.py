@@ -4,7 +4,9 @@ Each upload request has its own username and password, good until they
 expire or a file has arrived; they open only that request's incoming
 directory, where the charger may store (and list) files and nothing else. A
 file is recorded when its transfer completes; an aborted or oversized one is
-deleted. Runs as ``ov2xmp ftp``, or inside ``ov2xmp up`` on a thread.
+deleted. A firmware update's credentials (usernames starting with ``f``)
+open a directory holding only its image, to read. Runs as ``ov2xmp ftp``, or
+inside ``ov2xmp up`` on a thread.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connections
 from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
-from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler, TLS_DTPHandler, TLS_FTPHandler
 from pyftpdlib.servers import FTPServer
 
 from core.time import utc_now
+from files.firmware import (
+    firmware_download_dir,
+    firmware_update_authenticate,
+    firmware_update_record_download,
+)
 from files.services import (
     ACCEPTABLE_NAME,
     file_request_authenticate,
@@ -32,8 +39,14 @@ from files.services import (
 
 logger = logging.getLogger(__name__)
 
-# e: change directory, l: list, w: store. No read, delete, rename, mkdir.
+# e: change directory, l: list, w: store, r: read. Never delete, rename, mkdir.
 UPLOAD_PERMISSIONS = "elw"
+DOWNLOAD_PERMISSIONS = "elr"
+FIRMWARE_USER_PREFIX = "f"
+
+
+def permissions(username: str) -> str:
+    return DOWNLOAD_PERMISSIONS if username.startswith(FIRMWARE_USER_PREFIX) else UPLOAD_PERMISSIONS
 
 
 class RequestAuthorizer(DummyAuthorizer):
@@ -41,17 +54,26 @@ class RequestAuthorizer(DummyAuthorizer):
 
     def validate_authentication(self, username: str, password: str, handler: Any) -> None:
         close_old_connections()
-        request = file_request_authenticate(username=username, password=password, at=utc_now())
-        if request is None:
-            logger.warning("FTP login refused for %r from %s", username, handler.remote_ip)
-            raise AuthenticationFailed("Authentication failed.")
-        home = incoming_dir(request)
-        home.mkdir(parents=True, exist_ok=True)
-        handler.file_request_id = request.pk
-        handler.home_dir = str(home)
+        now = utc_now()
+        if username.startswith(FIRMWARE_USER_PREFIX):
+            update = firmware_update_authenticate(username=username, password=password, at=now)
+            if update is not None:
+                handler.firmware_update_id = update.pk
+                handler.home_dir = str(firmware_download_dir(update))
+                return
+        else:
+            request = file_request_authenticate(username=username, password=password, at=now)
+            if request is not None:
+                home = incoming_dir(request)
+                home.mkdir(parents=True, exist_ok=True)
+                handler.file_request_id = request.pk
+                handler.home_dir = str(home)
+                return
+        logger.warning("FTP login refused for %r from %s", username, handler.remote_ip)
+        raise AuthenticationFailed("Authentication failed.")
 
     # pyftpdlib asks these by username; the session (handler) knows the
-    # answer: UploadHandler.handle_auth_success uses the session's home.
+    # answer: TransferHandler.handle_auth_success uses the session's home.
     def get_home_dir(self, username: str) -> str:
         return ""
 
@@ -59,12 +81,14 @@ class RequestAuthorizer(DummyAuthorizer):
         return True
 
     def has_perm(self, username: str, perm: str, path: str | None = None) -> bool:
-        return perm in UPLOAD_PERMISSIONS
+        return perm in permissions(username)
 
     def get_perms(self, username: str) -> str:
-        return UPLOAD_PERMISSIONS
+        return permissions(username)
 
     def get_msg_login(self, username: str) -> str:
+        if username.startswith(FIRMWARE_USER_PREFIX):
+            return "Logged in: download your firmware."
         return "Logged in: upload your file."
 
     def get_msg_quit(self, username: str) -> str:
@@ -92,11 +116,16 @@ class LimitedDTPHandler(DTPHandler):
     handle_read_event = handle_read
 
 
-class UploadHandler(FTPHandler):
+class LimitedTLSDTPHandler(TLS_DTPHandler, LimitedDTPHandler):
+    """The same over TLS: the TLS layer reads, then hands over to the limit."""
+
+
+class TransferHandler(FTPHandler):
     authorizer = RequestAuthorizer()
     dtp_handler = LimitedDTPHandler
-    banner = "O-V2X-MP file service: log in with the credentials of your upload URL."
+    banner = "O-V2X-MP file service: log in with the credentials of your URL."
     file_request_id: int | None = None
+    firmware_update_id: int | None = None
     home_dir = ""
 
     def handle_auth_success(self, home: str, password: str, msg_login: str) -> None:
@@ -133,6 +162,11 @@ class UploadHandler(FTPHandler):
             logger.exception("FTP upload %s could not be recorded", file)
             incoming_discard(Path(file))
 
+    def on_file_sent(self, file: str) -> None:
+        if self.firmware_update_id is not None:
+            close_old_connections()
+            firmware_update_record_download(update_id=self.firmware_update_id)
+
     def on_incomplete_file_received(self, file: str) -> None:
         logger.warning("FTP upload %s aborted: discarded", os.path.basename(file))
         incoming_discard(Path(file))
@@ -141,14 +175,21 @@ class UploadHandler(FTPHandler):
 def build_ftp_server(host: str, port: int) -> FTPServer:
     config = settings.OV2XMP
     passive = config.ftp_passive_ports
-    handler = type(
-        "ConfiguredUploadHandler",
-        (UploadHandler,),
-        {
-            "passive_ports": range(passive[0], passive[1] + 1) if passive else None,
-            "masquerade_address": config.ftp_masquerade_address,
-        },
-    )
+    bases: tuple[type, ...] = (TransferHandler,)
+    attributes: dict[str, Any] = {
+        "passive_ports": range(passive[0], passive[1] + 1) if passive else None,
+        "masquerade_address": config.ftp_masquerade_address,
+    }
+    if config.ftp_tls_certificate:
+        bases = (TransferHandler, TLS_FTPHandler)
+        attributes |= {
+            "certfile": str(config.ftp_tls_certificate),
+            "keyfile": str(config.ftp_tls_private_key),
+            "tls_control_required": config.ftp_tls_required,
+            "tls_data_required": config.ftp_tls_required,
+            "dtp_handler": LimitedTLSDTPHandler,
+        }
+    handler = type("ConfiguredTransferHandler", bases, attributes)
     (config.files_dir / ".incoming").mkdir(parents=True, exist_ok=True)
     return FTPServer((host, port), handler)
 

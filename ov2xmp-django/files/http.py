@@ -1,8 +1,8 @@
 """The HTTP file service: chargers upload diagnostics and logs with PUT (the
 body is the file) or POST (multipart/form-data, the first file part) to the
-location they were given, authenticated with HTTP Basic from the URL's
-credentials. Served under /files/ by ``ov2xmp up`` and ``ov2xmp web``, and
-alone by ``ov2xmp http-files``.
+location they were given, and download firmware (with Range), authenticated
+with HTTP Basic from the URL's credentials. Served under /files/ by ``ov2xmp
+up`` and ``ov2xmp web``, and alone by ``ov2xmp http-files``.
 """
 
 from __future__ import annotations
@@ -11,26 +11,34 @@ import base64
 import binascii
 import logging
 import os
+import re
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from core.time import utc_now
+from files.firmware import firmware_update_authenticate, firmware_update_record_download
 from files.models import FileRequest
 from files.services import (
     ACCEPTABLE_NAME,
     file_request_authenticate,
     file_request_receive,
+    files_dir,
     incoming_dir,
 )
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+# One range of bytes: "bytes=first-last", "bytes=first-" or "bytes=-suffix".
+BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+T = TypeVar("T")
 
 
 def _error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -56,21 +64,21 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
-def _authenticated(request: HttpRequest, username: str) -> FileRequest | JsonResponse:
+def _authenticated(
+    request: HttpRequest, username: str, authenticate: Callable[..., T | None]
+) -> T | JsonResponse:
+    """What the request's HTTP Basic credentials open, or the 401 to answer."""
     credentials = _basic_credentials(request)
     if credentials is None:
-        return _unauthorized("Send the credentials of your upload URL (HTTP Basic).")
+        return _unauthorized("Send the credentials of your URL (HTTP Basic).")
     if credentials[0] != username:
         return _unauthorized("These credentials are not for this location.")
-    file_request = file_request_authenticate(
-        username=credentials[0], password=credentials[1], at=utc_now()
-    )
-    if file_request is None:
-        logger.warning(
-            "HTTP upload refused for %r from %s", username, request.META.get("REMOTE_ADDR")
-        )
+    opened = authenticate(username=credentials[0], password=credentials[1], at=utc_now())
+    if opened is None:
+        remote = request.META.get("REMOTE_ADDR")
+        logger.warning("HTTP %s refused for %r from %s", request.method, username, remote)
         return _unauthorized("Wrong, expired or used credentials.")
-    return file_request
+    return opened
 
 
 def _receive(file_request: FileRequest, name: str, chunks: Any) -> JsonResponse:
@@ -110,7 +118,7 @@ def _body_chunks(request: HttpRequest) -> Any:
 def upload(request: HttpRequest, username: str, name: str = "") -> HttpResponse:
     if request.method not in ("PUT", "POST"):
         return _error(405, "Upload with PUT (the body is the file) or POST (multipart).")
-    authenticated = _authenticated(request, username)
+    authenticated = _authenticated(request, username, file_request_authenticate)
     if isinstance(authenticated, JsonResponse):
         return authenticated
     file_request = authenticated
@@ -135,3 +143,67 @@ def upload(request: HttpRequest, username: str, name: str = "") -> HttpResponse:
     if not ACCEPTABLE_NAME.fullmatch(name):
         return _error(400, f"File name not allowed: {name!r}.")
     return _receive(file_request, name, chunks)
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """(first, last) of a satisfiable single range; None to send the whole file
+    (no header, or one this server does not take: several ranges); False for
+    a range that lies beyond the file (416)."""
+    match = BYTE_RANGE.match(header.strip())
+    if not header or match is None or not (match[1] or match[2]):
+        return None
+    if match[1]:
+        first = int(match[1])
+        last = min(int(match[2]), size - 1) if match[2] else size - 1
+    else:
+        first, last = max(0, size - int(match[2])), size - 1
+    if first >= size or first > last:
+        return False
+    return first, last
+
+
+def _read_range(path: Path, first: int, length: int) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        stream.seek(first)
+        while length > 0:
+            chunk = stream.read(min(CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
+
+
+@csrf_exempt
+def download(request: HttpRequest, username: str, name: str) -> HttpResponseBase:
+    """A firmware image, for the update whose credentials these are; a single
+    byte range on request (resumed downloads)."""
+    if request.method not in ("GET", "HEAD"):
+        return _error(405, "Download with GET.")
+    authenticated = _authenticated(request, username, firmware_update_authenticate)
+    if isinstance(authenticated, JsonResponse):
+        return authenticated
+    image = authenticated.firmware
+    path = files_dir() / image.path
+    if name != image.name or not path.is_file():
+        return _error(404, "No such file for these credentials.")
+    size = path.stat().st_size
+    wanted = _byte_range(request.headers.get("Range", ""), size)
+    if wanted is False:
+        refused = _error(416, "Range not satisfiable.")
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
+    if first == 0 and request.method == "GET":
+        firmware_update_record_download(update_id=authenticated.pk)
+    length = last - first + 1
+    body = _read_range(path, first, length) if request.method == "GET" else iter(())
+    response = StreamingHttpResponse(
+        body, status=206 if wanted else 200, content_type="application/octet-stream"
+    )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = f'"{image.sha256}"'
+    response["Content-Disposition"] = f'attachment; filename="{image.name}"'
+    if wanted:
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    return response

@@ -48,7 +48,19 @@ class StoredFile(models.Model):
         return f"{self.charge_point_id}: {self.name}"
 
 
-class FileRequest(models.Model):
+class TransferCredentials(models.Model):
+    """The login of one transfer location (FTP or HTTP): made for one request,
+    stored as a hash, valid until it expires."""
+
+    username = models.CharField(max_length=32, unique=True)
+    password_hash = models.CharField(max_length=64, help_text="SHA-256 of the password.")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class FileRequest(TransferCredentials):
     """A request for a charger to upload a file (diagnostics, a log), with the
     one-off credentials of its upload location and how it went."""
 
@@ -67,9 +79,6 @@ class FileRequest(models.Model):
     file_name = models.CharField(
         max_length=255, blank=True, help_text="The file name the charger announced."
     )
-    username = models.CharField(max_length=32, unique=True)
-    password_hash = models.CharField(max_length=64, help_text="SHA-256 of the password.")
-    expires_at = models.DateTimeField()
     used_at = models.DateTimeField(
         null=True, blank=True, help_text="When a file arrived: the credentials end then."
     )
@@ -98,3 +107,91 @@ class FileRequest(models.Model):
     def request_id(self) -> int:
         """The requestId of GetLog, which LogStatusNotification repeats."""
         return self.pk
+
+
+class FirmwareImage(models.Model):
+    """A firmware image an operator uploaded, to be served to chargers."""
+
+    name = models.CharField(max_length=255, help_text="The file name chargers download.")
+    version = models.CharField(max_length=50, blank=True)
+    description = models.TextField(blank=True)
+    path = models.CharField(max_length=500, help_text="Where it lies, below the files directory.")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    signing_certificate = models.TextField(
+        blank=True, help_text="PEM certificate of the firmware signer (signed updates)."
+    )
+    signature = models.TextField(
+        blank=True, help_text="Base64 signature of the image (signed updates)."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}".strip()
+
+
+# The statuses after which a firmware update is over (ours, then the charger's).
+FIRMWARE_FINAL_STATUSES = (
+    "Rejected",
+    "Failed",
+    "Installed",
+    "InstallationFailed",
+    "DownloadFailed",
+    "InvalidSignature",
+    "InstallVerificationFailed",
+    "InvalidCertificate",
+    "RevokedCertificate",
+)
+
+
+class FirmwareUpdate(TransferCredentials):
+    """UpdateFirmware (or SignedUpdateFirmware) sent to a charger, pointing at
+    a download location the platform serves, with its progress."""
+
+    charge_point = models.ForeignKey(
+        "chargepoints.ChargePoint", on_delete=models.CASCADE, related_name="firmware_updates"
+    )
+    firmware = models.ForeignKey(FirmwareImage, on_delete=models.PROTECT, related_name="updates")
+    protocol = models.CharField(max_length=8, choices=Protocol.choices)
+    signed = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=32,
+        default="Requested",
+        help_text="Requested, then Accepted / Rejected / Failed (the command), then what the "
+        "charger reports in FirmwareStatusNotification (Downloading … Installed).",
+    )
+    status_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(
+        default=0, help_text="How often the charger started downloading the image."
+    )
+    command = models.OneToOneField(
+        "commands.Command",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="firmware_update",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.firmware} to {self.charge_point_id} ({self.status})"
+
+    @property
+    def request_id(self) -> int:
+        return self.pk
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FIRMWARE_FINAL_STATUSES

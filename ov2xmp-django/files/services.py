@@ -263,7 +263,7 @@ def file_request_receive(*, request_id: int, source: Path, name: str, at: dateti
         while chunk := stream.read(1024 * 1024):
             digest.update(chunk)
             size += len(chunk)
-    relative = Path(request.charge_point_id) / f"{request.pk}-{_storage_name(name)}"
+    relative = Path(request.charge_point_id) / f"{request.pk}-{storage_name(name)}"
     target = files_dir() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
@@ -296,7 +296,7 @@ def file_request_receive(*, request_id: int, source: Path, name: str, at: dateti
     return stored
 
 
-def _storage_name(name: str) -> str:
+def storage_name(name: str) -> str:
     """A name safe on every filesystem, for the file on disk."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".")
     return cleaned[:200] or "upload"

@@ -247,5 +247,5 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
     async def on_signed_firmware_status_notification(
         self, status: str, request_id: int | None = None
     ) -> call_result.SignedFirmwareStatusNotification:
-        await self.record_firmware_status(status)
+        await self.record_firmware_status(status, request_id=request_id)
         return call_result.SignedFirmwareStatusNotification()

@@ -203,9 +203,9 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status_notification(
-        self, status: str, **_: Any
+        self, status: str, request_id: int | None = None, **_: Any
     ) -> call_result.FirmwareStatusNotification:
-        await self.record_firmware_status(status)
+        await self.record_firmware_status(status, request_id=request_id)
         return call_result.FirmwareStatusNotification()
 
     @on(Action.log_status_notification)

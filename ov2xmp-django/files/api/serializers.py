@@ -1,10 +1,29 @@
 from __future__ import annotations
 
+import os
+from typing import Any
+
+from django.conf import settings
 from rest_framework import serializers
 
 from chargepoints.models import ChargePoint
 from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, CommandSerializer
-from files.models import FileKind, FileRequest, Protocol, StoredFile
+from files.models import FileKind, FileRequest, FirmwareImage, FirmwareUpdate, Protocol, StoredFile
+from files.services import ACCEPTABLE_NAME
+
+
+def known_charge_point(charge_point_id: str) -> ChargePoint:
+    """A charger that has connected at least once: its OCPP version decides
+    which command to send."""
+    try:
+        charge_point = ChargePoint.objects.get(id=charge_point_id)
+    except ChargePoint.DoesNotExist:
+        raise serializers.ValidationError(f"Unknown charger {charge_point_id!r}.") from None
+    if not charge_point.ocpp_version:
+        raise serializers.ValidationError(
+            f"{charge_point_id} has never connected: its OCPP version is not known."
+        )
+    return charge_point
 
 
 class StoredFileSerializer(serializers.ModelSerializer):
@@ -89,18 +108,118 @@ class FileRequestCreateSerializer(serializers.Serializer):
     )
 
     def validate_charge_point(self, value: str) -> ChargePoint:
-        try:
-            charge_point = ChargePoint.objects.get(id=value)
-        except ChargePoint.DoesNotExist:
-            raise serializers.ValidationError(f"Unknown charger {value!r}.") from None
-        if not charge_point.ocpp_version:
-            raise serializers.ValidationError(
-                f"{value} has never connected: its OCPP version is not known."
-            )
-        return charge_point
+        return known_charge_point(value)
 
     def validate(self, attrs: dict) -> dict:
         start, stop = attrs.get("start_time"), attrs.get("stop_time")
         if start and stop and start > stop:
             raise serializers.ValidationError({"stop_time": "Must not be before start_time."})
+        return attrs
+
+
+class FirmwareImageSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="firmwareimage-detail")
+    content = serializers.HyperlinkedIdentityField(
+        view_name="firmwareimage-content", help_text="Download the image."
+    )
+    file = serializers.FileField(
+        write_only=True, help_text="The image (multipart/form-data); its name is kept."
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = FirmwareImage
+        fields = [
+            "id",
+            "url",
+            "content",
+            "file",
+            "name",
+            "version",
+            "description",
+            "size",
+            "sha256",
+            "signing_certificate",
+            "signature",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["id", "name", "size", "sha256", "created_by", "created_at"]
+
+    def validate_file(self, value: Any) -> Any:
+        name = os.path.basename(value.name or "")
+        if not ACCEPTABLE_NAME.fullmatch(name):
+            raise serializers.ValidationError(f"File name not allowed: {name!r}.")
+        if value.size > settings.OV2XMP.upload_max_bytes:
+            raise serializers.ValidationError(
+                f"Larger than OV2XMP_UPLOAD_MAX_BYTES ({settings.OV2XMP.upload_max_bytes})."
+            )
+        return value
+
+
+class FirmwareUpdateSerializer(serializers.ModelSerializer):
+    command = CommandSerializer(read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = FirmwareUpdate
+        fields = [
+            "id",
+            "charge_point",
+            "firmware",
+            "protocol",
+            "signed",
+            "status",
+            "status_at",
+            "downloads",
+            "expires_at",
+            "command",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FirmwareUpdateCreateSerializer(serializers.Serializer):
+    charge_point = serializers.CharField(max_length=48)
+    firmware = serializers.PrimaryKeyRelatedField(queryset=FirmwareImage.objects.all())
+    protocol = serializers.ChoiceField(
+        choices=Protocol.choices,
+        required=False,
+        help_text="How the charger downloads: http or ftp (default: OV2XMP_UPLOAD_PROTOCOL).",
+    )
+    signed = serializers.BooleanField(
+        default=False,
+        help_text="OCPP 1.6: send SignedUpdateFirmware (security extension). 2.0.1 always "
+        "sends the image's signature when it has one.",
+    )
+    retrieve_date = serializers.DateTimeField(required=False, help_text="Default: now.")
+    install_date = serializers.DateTimeField(required=False)
+    retries = serializers.IntegerField(min_value=0, required=False)
+    retry_interval = serializers.IntegerField(min_value=0, required=False)
+    wait = serializers.FloatField(
+        min_value=0, max_value=MAX_WAIT_SECONDS, default=DEFAULT_WAIT_SECONDS
+    )
+
+    def validate_charge_point(self, value: str) -> ChargePoint:
+        return known_charge_point(value)
+
+    def validate(self, attrs: dict) -> dict:
+        image = attrs["firmware"]
+        charge_point = attrs["charge_point"]
+        needs_signature = attrs["signed"] or (
+            charge_point.ocpp_version == "2.0.1" and image.signing_certificate
+        )
+        if needs_signature and not (image.signing_certificate and image.signature):
+            raise serializers.ValidationError(
+                {"signed": "A signed update needs the image's signing_certificate and signature."}
+            )
+        if attrs["signed"] and charge_point.ocpp_version != "1.6":
+            raise serializers.ValidationError(
+                {"signed": "Only for OCPP 1.6 (2.0.1 signs within UpdateFirmware)."}
+            )
         return attrs

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from chargepoints.models import ChargePoint
-from files.ftp import FtpServerThread, UploadHandler, build_ftp_server
+from files.ftp import FtpServerThread, TransferHandler, build_ftp_server
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def files_settings(settings, tmp_path):
 def ftp_server(transactional_db, files_settings, monkeypatch):
     """A real FTP server on a free loopback port, on a thread of its own."""
     # pyftpdlib answers a failed login only after 3 s (against guessing).
-    monkeypatch.setattr(UploadHandler, "auth_failed_timeout", 0.05)
+    monkeypatch.setattr(TransferHandler, "auth_failed_timeout", 0.05)
     thread = FtpServerThread(build_ftp_server("127.0.0.1", 0))
     thread.start()
     files_settings(ftp_port=thread.port)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import ftplib
 import hashlib
 import io
+import ssl
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pyftpdlib.filesystems import AbstractedFS
 
 from core.time import utc_now
+from files.ftp import FtpServerThread, build_ftp_server
 from files.models import FileKind, FileRequest, FileRequestStatus, StoredFile
 from files.services import file_request_create, files_dir, upload_location
 
@@ -136,3 +145,86 @@ def test_the_location_carries_the_credentials(ftp_server, charger):
     assert upload_location(request, password) == (
         f"ftp://{request.username}:{password}@127.0.0.1:{ftp_server.port}/"
     )
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file, key_file = directory / "ftp.crt", directory / "ftp.key"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_file, key_file
+
+
+def test_ftps_when_configured_and_required(transactional_db, files_settings, charger, tmp_path):
+    certificate, key = self_signed(tmp_path)
+    files_settings(ftp_tls_certificate=certificate, ftp_tls_private_key=key, ftp_tls_required=True)
+    server = FtpServerThread(build_ftp_server("127.0.0.1", 0))
+    server.start()
+    try:
+        request, password = new_request(charger)
+        plain = ftplib.FTP()
+        plain.connect("127.0.0.1", server.port, timeout=10)
+        with pytest.raises(ftplib.error_perm, match="550"):
+            plain.login(request.username, password)
+        plain.close()
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        secure = ftplib.FTP_TLS(context=context)
+        secure.connect("127.0.0.1", server.port, timeout=10)
+        secure.login(request.username, password)  # AUTH TLS first
+        secure.prot_p()
+        secure.storbinary("STOR secret.log", io.BytesIO(DATA))
+        secure.quit()
+    finally:
+        server.stop()
+    stored = StoredFile.objects.get()
+    assert (stored.size, stored.sha256) == (len(DATA), hashlib.sha256(DATA).hexdigest())
+
+
+def test_a_full_disk_aborts_the_upload_and_leaves_nothing(ftp_server, charger, monkeypatch):
+    real_open = AbstractedFS.open
+
+    class FullDisk:
+        def __init__(self, stream):
+            self._stream = stream
+            self.name = stream.name
+            self.closed = False
+
+        def write(self, chunk):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self.closed = True
+            self._stream.close()
+
+    def open_on_full_disk(fs, filename, mode):
+        return FullDisk(real_open(fs, filename, mode))
+
+    monkeypatch.setattr(AbstractedFS, "open", open_on_full_disk)
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password)
+    with pytest.raises(ftplib.Error, match=r"^4"):
+        client.storbinary("STOR full.bin", io.BytesIO(DATA))
+    client.quit()
+    assert StoredFile.objects.count() == 0
+    assert not any((files_dir() / ".incoming" / str(request.pk)).iterdir())
