@@ -163,6 +163,7 @@ CELERY_TIMEZONE = "UTC"
 # `ov2xmp up` itself in the embedded default.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "commands-expire": {"task": "commands.tasks.commands_expire", "schedule": 30.0},
+    "files-clean": {"task": "files.tasks.files_clean", "schedule": 3600.0},
 }
 
 # --- REST API --------------------------------------------------------------------

@@ -315,3 +315,38 @@ def incoming_discard(path: Path) -> None:
 
 def incoming_clear(request: FileRequest) -> None:
     shutil.rmtree(incoming_dir(request), ignore_errors=True)
+
+
+# Directories of ended transfers are kept this long, so that a transfer
+# still running when its credentials end can finish.
+TRANSFER_DIRECTORY_GRACE = timedelta(hours=1)
+PARTIAL_IMAGE_AGE = timedelta(days=1)
+
+
+def transfer_directories_clean(*, at: datetime) -> int:
+    """Remove the incoming (upload) and download directories of transfers
+    whose credentials ended more than an hour ago, and image uploads left
+    half-written; returns how many were removed."""
+    from files.models import FirmwareUpdate
+
+    since = at - TRANSFER_DIRECTORY_GRACE
+    live_uploads = FileRequest.objects.filter(expires_at__gt=since).exclude(used_at__lt=since)
+    live_downloads = FirmwareUpdate.objects.filter(expires_at__gt=since)
+    removed = 0
+    for directory, live in (
+        (files_dir() / ".incoming", live_uploads),
+        (files_dir() / ".downloads", live_downloads),
+    ):
+        if not directory.is_dir():
+            continue
+        keep = {str(pk) for pk in live.values_list("pk", flat=True)}
+        for entry in directory.iterdir():
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    cutoff = (at - PARTIAL_IMAGE_AGE).timestamp()
+    for partial in (files_dir() / "firmware").glob(".part-*"):
+        if partial.stat().st_mtime < cutoff:
+            partial.unlink(missing_ok=True)
+            removed += 1
+    return removed

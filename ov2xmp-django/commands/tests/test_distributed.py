@@ -23,8 +23,8 @@ from django.conf import settings
 
 from commands.tests.charger import answering_charger
 from config.env import database_from_url
+from core.testing import free_port
 from ov2xmp.tests.test_services import REDIS_URL, needs_redis, run, service_env, start, stop
-from ov2xmp.tests.test_up import free_port
 
 pytestmark = [
     pytest.mark.slow,

@@ -19,10 +19,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyftpdlib.filesystems import AbstractedFS
 
+from core.testing import free_port
 from core.time import utc_now
 from files.ftp import FtpServerThread, build_ftp_server
 from files.models import FileKind, FileRequest, FileRequestStatus, StoredFile
-from files.services import file_request_create, files_dir, upload_location
+from files.services import (
+    file_request_create,
+    files_dir,
+    transfer_directories_clean,
+    upload_location,
+)
 
 DATA = b"diagnostics " * 1000
 
@@ -228,3 +234,30 @@ def test_a_full_disk_aborts_the_upload_and_leaves_nothing(ftp_server, charger, m
     client.quit()
     assert StoredFile.objects.count() == 0
     assert not any((files_dir() / ".incoming" / str(request.pk)).iterdir())
+
+
+def test_passive_mode_uses_the_configured_ports(transactional_db, files_settings, charger):
+    first = free_port()
+    files_settings(ftp_passive_ports=(first, first), ftp_masquerade_address="127.0.0.1")
+    server = FtpServerThread(build_ftp_server("127.0.0.1", 0))
+    server.start()
+    try:
+        request, password = new_request(charger)
+        client = login(server, request.username, password)
+        host, port = ftplib.parse227(client.sendcmd("PASV"))
+        assert (host, port) == ("127.0.0.1", first)
+        client.quit()
+    finally:
+        server.stop()
+
+
+def test_ended_transfers_leave_nothing_on_disk(ftp_server, charger):
+    ended, _ = new_request(charger, expires_at=utc_now() - timedelta(hours=2))
+    live, _ = new_request(charger)
+    for request in (ended, live):
+        directory = files_dir() / ".incoming" / str(request.pk)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "leftover.bin").write_bytes(b"x")
+    assert transfer_directories_clean(at=utc_now()) == 1
+    assert not (files_dir() / ".incoming" / str(ended.pk)).exists()
+    assert (files_dir() / ".incoming" / str(live.pk) / "leftover.bin").exists()

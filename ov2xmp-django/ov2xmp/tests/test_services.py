@@ -20,8 +20,9 @@ import pytest
 import redis
 from ocpp.v16 import call
 
+from core.testing import free_port
 from csms.simulator import simulated_charger
-from ov2xmp.tests.test_up import OV2XMP, free_port
+from ov2xmp.tests.test_up import OV2XMP
 
 pytestmark = pytest.mark.slow
 

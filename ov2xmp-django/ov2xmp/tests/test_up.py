@@ -23,17 +23,12 @@ from urllib.parse import urlsplit
 import pytest
 from ocpp.v16 import call
 
+from core.testing import free_port
 from csms.simulator import simulated_charger
 
 pytestmark = pytest.mark.slow
 
 OV2XMP = str(Path(sys.executable).with_name("ov2xmp"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
