@@ -6,5 +6,6 @@ class FilesConfig(AppConfig):
     verbose_name = "Files from and for chargers"
 
     def ready(self) -> None:
-        # What the answers to GetDiagnostics / GetLog change (commands/results.py).
-        from files import results  # noqa: F401
+        # What the answers to GetDiagnostics / GetLog / UpdateFirmware change
+        # (commands/results.py), and files removed with their rows.
+        from files import results, signals  # noqa: F401

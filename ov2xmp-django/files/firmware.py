@@ -24,7 +24,7 @@ from commands.models import Command
 from commands.services import command_create
 from core.time import format_timestamp
 from files.models import FirmwareImage, FirmwareUpdate, Protocol
-from files.services import base_url, files_dir, password_hash, storage_name
+from files.services import base_url, files_dir, password_hash, retry_fields, storage_name
 
 # Accepted answers to SignedUpdateFirmware / 2.0.1 UpdateFirmware.
 ACCEPTED = ("Accepted", "AcceptedCanceled")
@@ -98,10 +98,9 @@ def firmware_image_store(
 
 
 def firmware_image_delete(*, image: FirmwareImage) -> None:
-    """Delete an image no update refers to (the PROTECT key refuses otherwise)."""
-    path = files_dir() / image.path
+    """Delete an image no update refers to (the PROTECT key refuses otherwise);
+    files/signals.py removes the file."""
     image.delete()
-    path.unlink(missing_ok=True)
 
 
 def download_location(update: FirmwareUpdate, password: str) -> str:
@@ -125,14 +124,7 @@ def _update_command(
 ) -> tuple[str, dict[str, Any]]:
     retrieve = options.get("retrieve_date") or at
     install = options.get("install_date")
-    retries = {
-        key: value
-        for key, value in (
-            ("retries", options.get("retries")),
-            ("retryInterval", options.get("retry_interval")),
-        )
-        if value is not None
-    }
+    retries = retry_fields(options)
     if ocpp_version == OCPP16 and not update.signed:
         return "UpdateFirmware", {
             "location": location,

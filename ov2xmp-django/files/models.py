@@ -48,19 +48,32 @@ class StoredFile(models.Model):
         return f"{self.charge_point_id}: {self.name}"
 
 
-class TransferCredentials(models.Model):
-    """The login of one transfer location (FTP or HTTP): made for one request,
-    stored as a hash, valid until it expires."""
+class Transfer(models.Model):
+    """What file requests and firmware updates share: the login of their
+    transfer location (FTP or HTTP), made for them alone, stored as a hash,
+    valid until it expires; and who asked, when."""
 
+    protocol = models.CharField(max_length=8, choices=Protocol.choices)
     username = models.CharField(max_length=32, unique=True)
     password_hash = models.CharField(max_length=64, help_text="SHA-256 of the password.")
     expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def request_id(self) -> int:
+        """The requestId of the command (GetLog, UpdateFirmware, …), which the
+        charger's status notifications repeat."""
+        return self.pk
 
 
-class FileRequest(TransferCredentials):
+class FileRequest(Transfer):
     """A request for a charger to upload a file (diagnostics, a log), with the
     one-off credentials of its upload location and how it went."""
 
@@ -68,7 +81,6 @@ class FileRequest(TransferCredentials):
         "chargepoints.ChargePoint", on_delete=models.CASCADE, related_name="file_requests"
     )
     kind = models.CharField(max_length=16, choices=FileKind.choices)
-    protocol = models.CharField(max_length=8, choices=Protocol.choices)
     status = models.CharField(
         max_length=16, choices=FileRequestStatus.choices, default=FileRequestStatus.REQUESTED
     )
@@ -92,21 +104,9 @@ class FileRequest(TransferCredentials):
     file = models.OneToOneField(
         StoredFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.charge_point_id} ({self.status})"
-
-    @property
-    def request_id(self) -> int:
-        """The requestId of GetLog, which LogStatusNotification repeats."""
-        return self.pk
 
 
 class FirmwareImage(models.Model):
@@ -150,7 +150,7 @@ FIRMWARE_FINAL_STATUSES = (
 )
 
 
-class FirmwareUpdate(TransferCredentials):
+class FirmwareUpdate(Transfer):
     """UpdateFirmware (or SignedUpdateFirmware) sent to a charger, pointing at
     a download location the platform serves, with its progress."""
 
@@ -158,7 +158,6 @@ class FirmwareUpdate(TransferCredentials):
         "chargepoints.ChargePoint", on_delete=models.CASCADE, related_name="firmware_updates"
     )
     firmware = models.ForeignKey(FirmwareImage, on_delete=models.PROTECT, related_name="updates")
-    protocol = models.CharField(max_length=8, choices=Protocol.choices)
     signed = models.BooleanField(default=False)
     status = models.CharField(
         max_length=32,
@@ -177,20 +176,9 @@ class FirmwareUpdate(TransferCredentials):
         on_delete=models.SET_NULL,
         related_name="firmware_update",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.firmware} to {self.charge_point_id} ({self.status})"
-
-    @property
-    def request_id(self) -> int:
-        return self.pk
 
     @property
     def finished(self) -> bool:

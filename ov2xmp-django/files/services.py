@@ -115,19 +115,18 @@ def file_request_create(
     return request, password
 
 
+def retry_fields(options: dict[str, Any]) -> dict[str, int]:
+    """``retries`` and ``retryInterval``, as every transfer command spells them."""
+    fields = {"retries": options.get("retries"), "retryInterval": options.get("retry_interval")}
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def upload_command_payload(
     request: FileRequest, *, ocpp_version: str, location: str, options: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """The command that asks for the upload: (action, OCPP payload).
     ``options``: start_time, stop_time (datetimes), retries, retry_interval."""
-    retries = {
-        key: value
-        for key, value in (
-            ("retries", options.get("retries")),
-            ("retryInterval", options.get("retry_interval")),
-        )
-        if value is not None
-    }
+    retries = retry_fields(options)
     start, stop = options.get("start_time"), options.get("stop_time")
     if ocpp_version == OCPP16 and request.kind == FileKind.DIAGNOSTICS:
         payload: dict[str, Any] = {"location": location, **retries}
@@ -303,9 +302,8 @@ def storage_name(name: str) -> str:
 
 
 def stored_file_delete(*, stored_file: StoredFile) -> None:
-    path = files_dir() / stored_file.path
+    """The row and, by files/signals.py, the file."""
     stored_file.delete()
-    path.unlink(missing_ok=True)
 
 
 def incoming_discard(path: Path) -> None:

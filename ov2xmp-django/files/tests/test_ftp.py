@@ -201,6 +201,21 @@ def test_ftps_when_configured_and_required(transactional_db, files_settings, cha
         secure.prot_p()
         secure.storbinary("STOR secret.log", io.BytesIO(DATA))
         secure.quit()
+
+        # The size limit holds over TLS too.
+        files_settings(upload_max_bytes=4096)
+        request, password = new_request(charger)
+        secure = ftplib.FTP_TLS(context=context)
+        secure.connect("127.0.0.1", server.port, timeout=10)
+        secure.login(request.username, password)
+        secure.prot_p()
+        connection = secure.transfercmd("STOR big.bin")
+        with contextlib.suppress(OSError):
+            connection.sendall(b"x" * 100_000)
+        connection.close()
+        with pytest.raises(ftplib.error_perm, match="552"):
+            secure.voidresp()
+        secure.close()
     finally:
         server.stop()
     stored = StoredFile.objects.get()
@@ -261,3 +276,15 @@ def test_ended_transfers_leave_nothing_on_disk(ftp_server, charger):
     assert transfer_directories_clean(at=utc_now()) == 1
     assert not (files_dir() / ".incoming" / str(ended.pk)).exists()
     assert (files_dir() / ".incoming" / str(live.pk) / "leftover.bin").exists()
+
+
+def test_a_deleted_charger_takes_its_files_along(ftp_server, charger):
+    request, password = new_request(charger)
+    client = login(ftp_server, request.username, password)
+    client.storbinary("STOR diag.zip", io.BytesIO(DATA))
+    client.quit()
+    path = files_dir() / StoredFile.objects.get().path
+    assert path.exists()
+    charger.delete()
+    assert StoredFile.objects.count() == 0
+    assert not path.exists()
