@@ -44,9 +44,11 @@ MAX_OPEN_CALLS = 64
 
 
 def db(function: Callable[..., Any]) -> SyncToAsync[..., Any]:
-    """Run a sync service from a handler: in the ORM thread, with stale
-    database connections closed first (as Django does per request)."""
-    return database_sync_to_async(function)
+    """Run a sync service from a handler: on a thread of the event loop's
+    pool, so that different chargers' database work overlaps (one charger's
+    messages are still handled one at a time, in order), with stale database
+    connections closed first, as Django does per request."""
+    return database_sync_to_async(function, thread_sensitive=False)
 
 
 class WebSocketLike(Protocol):
