@@ -19,12 +19,18 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from commands.catalog import OCPP16, command_spec
+from commands.catalog import OCPP16
 from commands.models import Command
-from commands.services import command_create
 from core.time import format_timestamp
 from files.models import FirmwareImage, FirmwareUpdate, Protocol
-from files.services import base_url, files_dir, password_hash, retry_fields, storage_name
+from files.services import (
+    base_url,
+    files_dir,
+    password_hash,
+    retry_fields,
+    storage_name,
+    transfer_attach_command,
+)
 
 # Accepted answers to SignedUpdateFirmware / 2.0.1 UpdateFirmware.
 ACCEPTED = ("Accepted", "AcceptedCanceled")
@@ -188,14 +194,9 @@ def firmware_update_start(
         options=options,
         at=at,
     )
-    spec = command_spec(ocpp_version, action)
-    errors = spec.request_errors(payload)
-    if errors:
-        raise ValueError(f"{action} payload invalid: {errors}")
-    update.command = command_create(
-        charge_point_id=charge_point_id, spec=spec, payload=payload, created_by=created_by, at=at
+    transfer_attach_command(
+        update, ocpp_version=ocpp_version, action=action, payload=payload, at=at
     )
-    update.save(update_fields=["command"])
     return update
 
 

@@ -26,6 +26,7 @@ from files.models import (
     FileKind,
     FileRequest,
     FileRequestStatus,
+    FirmwareUpdate,
     Protocol,
     StoredFile,
 )
@@ -175,15 +176,35 @@ def file_request_start(
         location=upload_location(request, password),
         options=options,
     )
+    transfer_attach_command(
+        request, ocpp_version=ocpp_version, action=action, payload=payload, at=at
+    )
+    return request
+
+
+def transfer_attach_command(
+    transfer: FileRequest | Any,
+    *,
+    ocpp_version: str,
+    action: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> Command:
+    """The command that carries a transfer's location, created (not yet sent)
+    and linked to it."""
     spec = command_spec(ocpp_version, action)
     errors = spec.request_errors(payload)
     if errors:  # our own payload: a bug, not bad input
         raise ValueError(f"{action} payload invalid: {errors}")
-    request.command = command_create(
-        charge_point_id=charge_point_id, spec=spec, payload=payload, created_by=created_by, at=at
+    transfer.command = command_create(
+        charge_point_id=transfer.charge_point_id,
+        spec=spec,
+        payload=payload,
+        created_by=transfer.created_by,
+        at=at,
     )
-    request.save(update_fields=["command"])
-    return request
+    transfer.save(update_fields=["command"])
+    return transfer.command
 
 
 def file_request_authenticate(*, username: str, password: str, at: datetime) -> FileRequest | None:
@@ -325,8 +346,6 @@ def transfer_directories_clean(*, at: datetime) -> int:
     """Remove the incoming (upload) and download directories of transfers
     whose credentials ended more than an hour ago, and image uploads left
     half-written; returns how many were removed."""
-    from files.models import FirmwareUpdate
-
     since = at - TRANSFER_DIRECTORY_GRACE
     live_uploads = FileRequest.objects.filter(expires_at__gt=since).exclude(used_at__lt=since)
     live_downloads = FirmwareUpdate.objects.filter(expires_at__gt=since)
