@@ -151,10 +151,6 @@ class CommandSpec:
     def response_schema(self) -> dict[str, Any]:
         return openapi_schema(self.response_validator.schema)
 
-    @property
-    def response_title(self) -> str:
-        return f"{self.action}Response"
-
 
 def _errors(validator: Draft4Validator, payload: Any, decimals: bool) -> dict[str, list[str]]:
     if decimals:

@@ -17,7 +17,6 @@ class CommandStatus(models.TextChoices):
     FAILED = "Failed", "Failed (see the error description)"
 
 
-PENDING_STATUSES = (CommandStatus.QUEUED, CommandStatus.HELD, CommandStatus.SENT)
 # A command in one of these may still be sent; once Sent it never is again.
 UNSENT_STATUSES = (CommandStatus.QUEUED, CommandStatus.HELD)
 
@@ -74,7 +73,3 @@ class Command(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} → {self.charge_point_id} ({self.status})"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.status in PENDING_STATUSES

@@ -36,10 +36,6 @@ from files.services import (
 ACCEPTED = ("Accepted", "AcceptedCanceled")
 
 
-class SignatureMissing(ValueError):
-    pass
-
-
 def firmware_dir() -> Path:
     return files_dir() / "firmware"
 
@@ -146,9 +142,8 @@ def _update_command(
         firmware["installDateTime"] = format_timestamp(install)
     if update.signed or image.signing_certificate:
         if not (image.signing_certificate and image.signature):
-            raise SignatureMissing(
-                "A signed update needs the image's signing certificate and signature."
-            )
+            # The API checks this first; reaching here is a caller's bug.
+            raise ValueError("A signed update needs the image's signing certificate and signature.")
         firmware["signingCertificate"] = image.signing_certificate
         firmware["signature"] = image.signature
     action = "SignedUpdateFirmware" if ocpp_version == OCPP16 else "UpdateFirmware"

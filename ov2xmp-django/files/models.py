@@ -136,20 +136,6 @@ class FirmwareImage(models.Model):
         return f"{self.name} {self.version}".strip()
 
 
-# The statuses after which a firmware update is over (ours, then the charger's).
-FIRMWARE_FINAL_STATUSES = (
-    "Rejected",
-    "Failed",
-    "Installed",
-    "InstallationFailed",
-    "DownloadFailed",
-    "InvalidSignature",
-    "InstallVerificationFailed",
-    "InvalidCertificate",
-    "RevokedCertificate",
-)
-
-
 class FirmwareUpdate(Transfer):
     """UpdateFirmware (or SignedUpdateFirmware) sent to a charger, pointing at
     a download location the platform serves, with its progress."""
@@ -179,7 +165,3 @@ class FirmwareUpdate(Transfer):
 
     def __str__(self) -> str:
         return f"{self.firmware} to {self.charge_point_id} ({self.status})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FIRMWARE_FINAL_STATUSES

@@ -332,10 +332,6 @@ def incoming_discard(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def incoming_clear(request: FileRequest) -> None:
-    shutil.rmtree(incoming_dir(request), ignore_errors=True)
-
-
 # Directories of ended transfers are kept this long, so that a transfer
 # still running when its credentials end can finish.
 TRANSFER_DIRECTORY_GRACE = timedelta(hours=1)
