@@ -3,11 +3,13 @@ OCPP handlers of every version translate their payloads into these calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from chargepoints.models import (
     ChargePoint,
@@ -24,6 +26,8 @@ from chargepoints.models import (
     VariableMonitor,
 )
 from commands.models import Command
+from core.db import update_each
+from core.time import utc_now
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,16 @@ def chargepoint_record_boot(*, charge_point_id: str, boot: BootInfo, at: datetim
     return ChargePoint.objects.get(id=charge_point_id)
 
 
-def chargepoint_record_heartbeat(*, charge_point_id: str, at: datetime) -> None:
-    ChargePoint.objects.filter(id=charge_point_id).update(
+def chargepoints_record_heartbeat(*, charge_point_ids: Sequence[str], at: datetime) -> None:
+    """Heartbeats of many chargers, received at about ``at``: one UPDATE."""
+    ChargePoint.objects.filter(id__in=charge_point_ids).update(
         last_heartbeat_at=at, last_seen_at=at, updated_at=at
     )
 
 
-def chargepoint_touch(*, charge_point_id: str, at: datetime) -> None:
-    ChargePoint.objects.filter(id=charge_point_id).update(last_seen_at=at, updated_at=at)
+def chargepoints_touch(*, charge_point_ids: Sequence[str], at: datetime) -> None:
+    """Chargers seen (any message) at about ``at``: one UPDATE."""
+    ChargePoint.objects.filter(id__in=charge_point_ids).update(last_seen_at=at, updated_at=at)
 
 
 def chargepoint_record_firmware_status(*, charge_point_id: str, status: str, at: datetime) -> None:
@@ -159,59 +165,93 @@ def chargepoint_set_registration_status(*, charge_point: ChargePoint, status: st
     return charge_point
 
 
-@transaction.atomic
-def connector_record_status(
-    *,
-    charge_point_id: str,
-    evse_id: int,
-    connector_id: int | None,
-    status: str,
-    timestamp: datetime,
-    error_code: str = "",
-    info: str = "",
-    vendor_id: str = "",
-    vendor_error_code: str = "",
-) -> StatusNotification:
-    """Keep a reported status in the history, and as the current status of the
-    charger (``evse_id`` 0) or connector, unless a newer one is already known:
-    chargers resend queued notifications after a reconnect, out of order."""
-    notification = StatusNotification.objects.create(
-        charge_point_id=charge_point_id,
-        evse_id=evse_id,
-        connector_id=connector_id,
-        status=status,
-        error_code=error_code,
-        info=info,
-        vendor_id=vendor_id,
-        vendor_error_code=vendor_error_code,
-        timestamp=timestamp,
-    )
-    current = {
-        "status": status,
-        "error_code": error_code,
-        "vendor_id": vendor_id,
-        "vendor_error_code": vendor_error_code,
-        "status_at": timestamp,
-    }
-    if evse_id == 0:
-        charge_point = ChargePoint.objects.select_for_update().get(id=charge_point_id)
-        if charge_point.status_at is None or charge_point.status_at <= timestamp:
-            for field, value in current.items():
-                setattr(charge_point, field, value)
-            charge_point.status_info = info
-            charge_point.save(update_fields=[*current, "status_info", "updated_at"])
-        return notification
+CURRENT_STATUS_FIELDS = ("status", "error_code", "vendor_id", "vendor_error_code", "status_at")
 
-    evse, _ = Evse.objects.get_or_create(charge_point_id=charge_point_id, evse_id=evse_id)
-    connector, created = Connector.objects.select_for_update().get_or_create(
-        evse=evse, connector_id=connector_id or 1, defaults={**current, "info": info}
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One status notification, of the charger (``evse_id`` 0) or a connector."""
+
+    charge_point_id: str
+    evse_id: int
+    connector_id: int | None
+    status: str
+    timestamp: datetime
+    error_code: str = ""
+    info: str = ""
+    vendor_id: str = ""
+    vendor_error_code: str = ""
+
+    def current(self) -> dict[str, Any]:
+        """The fields of the current status (charger or connector)."""
+        values = (self.status, self.error_code, self.vendor_id, self.vendor_error_code)
+        return dict(zip(CURRENT_STATUS_FIELDS, (*values, self.timestamp), strict=True))
+
+
+@transaction.atomic
+def connector_record_statuses(*, reports: Sequence[StatusReport]) -> list[StatusNotification]:
+    """Keep reported statuses in the history, and each as the current status of
+    its charger or connector, unless a newer one is already known: chargers
+    resend queued notifications after a reconnect, out of order. Many chargers'
+    reports at once cost a few statements, not a few per report."""
+    notifications = StatusNotification.objects.bulk_create(
+        StatusNotification(
+            charge_point_id=report.charge_point_id,
+            evse_id=report.evse_id,
+            connector_id=report.connector_id,
+            status=report.status,
+            error_code=report.error_code,
+            info=report.info,
+            vendor_id=report.vendor_id,
+            vendor_error_code=report.vendor_error_code,
+            timestamp=report.timestamp,
+        )
+        for report in reports
     )
-    if not created and (connector.status_at is None or connector.status_at <= timestamp):
-        for field, value in current.items():
-            setattr(connector, field, value)
-        connector.info = info
-        connector.save(update_fields=[*current, "info", "updated_at"])
-    return notification
+    for report in reports:
+        if report.evse_id == 0:
+            # The charger's own status: rare, one conditional UPDATE each.
+            ChargePoint.objects.filter(
+                Q(status_at__isnull=True) | Q(status_at__lte=report.timestamp),
+                id=report.charge_point_id,
+            ).update(**report.current(), status_info=report.info, updated_at=utc_now())
+
+    of_connectors = [report for report in reports if report.evse_id != 0]
+    if not of_connectors:
+        return notifications
+    connectors = {
+        (connector.evse.charge_point_id, connector.evse.evse_id, connector.connector_id): connector
+        for connector in Connector.objects.select_for_update(of=("self",))
+        .select_related("evse")
+        .filter(
+            evse__charge_point_id__in={report.charge_point_id for report in of_connectors},
+            evse__evse_id__in={report.evse_id for report in of_connectors},
+        )
+    }
+    changed: dict[int, Connector] = {}
+    now = utc_now()
+    for report in of_connectors:
+        key = (report.charge_point_id, report.evse_id, report.connector_id or 1)
+        connector = connectors.get(key)
+        if connector is None:
+            # The first report of a connector: rare, so created one by one.
+            evse, _ = Evse.objects.get_or_create(
+                charge_point_id=report.charge_point_id, evse_id=report.evse_id
+            )
+            connectors[key], _ = Connector.objects.get_or_create(
+                evse=evse,
+                connector_id=key[2],
+                defaults={**report.current(), "info": report.info},
+            )
+        elif connector.status_at is None or connector.status_at <= report.timestamp:
+            for name, value in report.current().items():
+                setattr(connector, name, value)
+            connector.info = report.info
+            connector.updated_at = now
+            changed[connector.pk] = connector
+    if changed:
+        update_each(Connector, changed.values(), [*CURRENT_STATUS_FIELDS, "info", "updated_at"])
+    return notifications
 
 
 def security_event_record(

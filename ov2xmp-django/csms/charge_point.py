@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
@@ -24,8 +24,6 @@ from chargepoints.services import (
     chargepoint_record_boot,
     chargepoint_record_diagnostics_status,
     chargepoint_record_firmware_status,
-    chargepoint_record_heartbeat,
-    chargepoint_touch,
     security_event_record,
 )
 from core.time import format_timestamp, parse_timestamp, utc_now
@@ -33,6 +31,9 @@ from csms.message_log import MessageLog
 from files.firmware import firmware_update_record_status
 from files.services import file_request_record_upload_status
 from ocpp_messages.models import Direction
+
+if TYPE_CHECKING:
+    from csms.batching import FrequentWrites
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +121,22 @@ class CsmsChargePoint:
     _response_timeout: float
     _get_specific_response: Callable[..., Any]
 
-    def __init__(self, charge_point_id: str, connection: Any, *, registration_status: str) -> None:
+    def __init__(
+        self,
+        charge_point_id: str,
+        connection: Any,
+        *,
+        registration_status: str,
+        writes: FrequentWrites,
+    ) -> None:
         super().__init__(  # type: ignore[call-arg]
             charge_point_id,
             connection,
             response_timeout=settings.OV2XMP.ocpp_response_timeout,
         )
         self.registration_status = registration_status
+        # Heartbeat, StatusNotification and MeterValues: written in batches.
+        self.writes = writes
         self._last_seen_written = time.monotonic()
         # Held by the command being sent; the others wait their turn in order.
         self.command_lock = asyncio.Lock()
@@ -227,7 +237,7 @@ class CsmsChargePoint:
         now = time.monotonic()
         if now - self._last_seen_written >= LAST_SEEN_WRITE_SECONDS:
             self._last_seen_written = now
-            await db(chargepoint_touch)(charge_point_id=self.id, at=utc_now())
+            await self.writes.seen.submit(self.id)
 
     def _mark_seen(self) -> None:
         """A handler wrote last_seen_at itself (boot, heartbeat)."""
@@ -248,7 +258,7 @@ class CsmsChargePoint:
 
     async def record_heartbeat(self) -> str:
         now = utc_now()
-        await db(chargepoint_record_heartbeat)(charge_point_id=self.id, at=now)
+        await self.writes.heartbeats.submit(self.id)
         self._mark_seen()
         return format_timestamp(now)
 

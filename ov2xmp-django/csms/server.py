@@ -35,6 +35,7 @@ from chargepoints.models import CHARGE_POINT_ID_PATTERN, ChargePoint, Registrati
 from chargepoints.services import chargepoint_connect, chargepoint_disconnect
 from commands.services import EXECUTE_MESSAGE, command_route, commands_take_held
 from core.time import utc_now
+from csms.batching import FrequentWrites
 from csms.charge_point import CsmsChargePoint, LoggedConnection, db
 from csms.commands import command_execute
 from csms.message_log import MessageLog
@@ -114,6 +115,7 @@ class CsmsServer:
         self.port = port
         self._ssl_context = ssl_context
         self.message_log = message_log or MessageLog(flush_seconds=config.message_log_flush_seconds)
+        self.writes = FrequentWrites()
         self._server: Server | None = None
         self.connections: dict[str, LiveConnection] = {}
         self.channel = ""
@@ -167,6 +169,7 @@ class CsmsServer:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.writes.close()
         await self.message_log.close()
 
     async def _receive_commands(self, layer: Any) -> None:
@@ -315,7 +318,10 @@ class CsmsServer:
             message_log=self.message_log,
         )
         ocpp_charge_point: Any = charge_point_class(
-            charge_point_id, connection, registration_status=charge_point.registration_status
+            charge_point_id,
+            connection,
+            registration_status=charge_point.registration_status,
+            writes=self.writes,
         )
         ocpp_charge_point.on_ready = lambda: spawn(
             live.tasks,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,8 @@ from typing import Any
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
+from core.db import update_each
+from core.time import utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
 from transactions.models import (
@@ -215,14 +218,7 @@ def transaction_stop(
         return TransactionStopped(transaction=stopped, authorization=authorization)
 
     if readings:
-        _record_readings(
-            charge_point_id=charge_point_id,
-            evse_id=stopped.evse_id,
-            connector_id=stopped.connector_id,
-            transaction=stopped,
-            readings=readings,
-        )
-        stopped.refresh_from_db()
+        _record_readings(transaction=stopped, readings=readings)
     stopped.status = TransactionStatus.ENDED
     stopped.stopped_at = stopped_at
     stopped.stop_reason = reason
@@ -235,52 +231,77 @@ def transaction_stop(
     return TransactionStopped(transaction=stopped, authorization=authorization)
 
 
+@dataclass(frozen=True)
+class MeterValuesReport:
+    """One MeterValues message."""
+
+    charge_point_id: str
+    evse_id: int
+    connector_id: int | None
+    readings: list[MeterReading]
+    ocpp_transaction_id: str | None = None
+
+
 @db_transaction.atomic
-def meter_values_record(
-    *,
-    charge_point_id: str,
-    evse_id: int,
-    connector_id: int | None,
-    readings: list[MeterReading],
-    ocpp_transaction_id: str | None = None,
-) -> list[MeterValue]:
-    """Store meter readings, linked to their transaction when it is known.
-    Readings for an unknown transaction are kept, unlinked, and logged."""
-    linked = None
-    if ocpp_transaction_id is not None:
-        linked = (
-            Transaction.objects.select_for_update()
-            .filter(charge_point_id=charge_point_id, ocpp_transaction_id=ocpp_transaction_id)
-            .first()
-        )
-        if linked is None:
-            logger.warning(
-                "%s: meter values for unknown transaction %s kept unlinked",
-                charge_point_id,
-                ocpp_transaction_id,
-            )
-    return _record_readings(
-        charge_point_id=charge_point_id,
-        evse_id=evse_id,
-        connector_id=connector_id,
-        transaction=linked,
-        readings=readings,
-        skip_stored=True,
+def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> list[MeterValue]:
+    """Store the readings of MeterValues messages (of many chargers at once, in
+    a few statements), each linked to its transaction when it is known.
+    Readings for an unknown transaction are kept, unlinked, and logged. Samples
+    already stored are left out: MeterValues has no other guard against a
+    charger resending a message whose answer it missed."""
+    sessions = _transactions_for_update(
+        {(r.charge_point_id, r.ocpp_transaction_id) for r in reports if r.ocpp_transaction_id}
     )
+    rows: list[MeterValue] = []
+    readings_of: list[tuple[Transaction, list[MeterReading]]] = []
+    for report in reports:
+        session = None
+        if report.ocpp_transaction_id is not None:
+            session = sessions.get((report.charge_point_id, report.ocpp_transaction_id))
+            if session is None:
+                logger.warning(
+                    "%s: meter values for unknown transaction %s kept unlinked",
+                    report.charge_point_id,
+                    report.ocpp_transaction_id,
+                )
+            else:
+                readings_of.append((session, report.readings))
+        rows += _meter_rows(
+            charge_point_id=report.charge_point_id,
+            evse_id=report.evse_id,
+            connector_id=report.connector_id,
+            transaction=session,
+            readings=report.readings,
+        )
+    fresh = _not_yet_stored(rows)
+    if len(fresh) < len(rows):
+        logger.info("%d meter value(s) already stored, not added again", len(rows) - len(fresh))
+    created = MeterValue.objects.bulk_create(fresh)
+    _advance_last_readings(readings_of)
+    return created
 
 
-def _record_readings(
+def _transactions_for_update(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Transaction]:
+    """The transactions named by (charger id, OCPP transaction id), locked."""
+    if not keys:
+        return {}
+    found = Transaction.objects.select_for_update().filter(
+        charge_point_id__in={charger for charger, _ in keys},
+        ocpp_transaction_id__in={ocpp_id for _, ocpp_id in keys},
+    )
+    by_key = {(t.charge_point_id, t.ocpp_transaction_id): t for t in found}
+    return {key: by_key[key] for key in keys if key in by_key}
+
+
+def _meter_rows(
     *,
     charge_point_id: str,
     evse_id: int,
     connector_id: int | None,
     transaction: Transaction | None,
     readings: list[MeterReading],
-    skip_stored: bool = False,
 ) -> list[MeterValue]:
-    """``skip_stored``: leave out samples already stored (MeterValues has no
-    other guard against a resend; stops and TransactionEvents have theirs)."""
-    rows = [
+    return [
         MeterValue(
             charge_point_id=charge_point_id,
             transaction=transaction,
@@ -300,26 +321,28 @@ def _record_readings(
         for reading in readings
         for sample in reading.sampled_values
     ]
-    fresh = (
-        _not_yet_stored(charge_point_id=charge_point_id, evse_id=evse_id, rows=rows)
-        if skip_stored
-        else rows
-    )
-    if len(fresh) < len(rows):
-        logger.info(
-            "%s: %d meter value(s) already stored, not added again",
-            charge_point_id,
-            len(rows) - len(fresh),
+
+
+def _record_readings(*, transaction: Transaction, readings: list[MeterReading]) -> None:
+    """Readings sent along with a stop or a TransactionEvent (these messages
+    have their own guard against a resend)."""
+    MeterValue.objects.bulk_create(
+        _meter_rows(
+            charge_point_id=transaction.charge_point_id,
+            evse_id=transaction.evse_id,
+            connector_id=transaction.connector_id,
+            transaction=transaction,
+            readings=readings,
         )
-    created = MeterValue.objects.bulk_create(fresh)
-    if transaction is not None:
-        _advance_last_reading(transaction, readings)
-    return created
+    )
+    _advance_last_readings([(transaction, readings)])
 
 
 # What makes two samples the same measurement: a charger that did not get our
 # answer before its connection dropped sends the same MeterValues again.
 SAMPLE_IDENTITY = (
+    "charge_point_id",
+    "evse_id",
     "timestamp",
     "measurand",
     "phase",
@@ -331,16 +354,13 @@ SAMPLE_IDENTITY = (
 )
 
 
-def _not_yet_stored(
-    *, charge_point_id: str, evse_id: int, rows: list[MeterValue]
-) -> list[MeterValue]:
+def _not_yet_stored(rows: list[MeterValue]) -> list[MeterValue]:
     """The rows that are neither stored already nor repeated within ``rows``."""
     if not rows:
         return rows
     seen = set(
         MeterValue.objects.filter(
-            charge_point_id=charge_point_id,
-            evse_id=evse_id,
+            charge_point_id__in={row.charge_point_id for row in rows},
             timestamp__in={row.timestamp for row in rows},
         ).values_list(*SAMPLE_IDENTITY)
     )
@@ -353,18 +373,24 @@ def _not_yet_stored(
     return fresh
 
 
-def _advance_last_reading(transaction: Transaction, readings: list[MeterReading]) -> None:
-    latest = None
-    for reading in readings:
-        for sample in reading.sampled_values:
-            wh = _register_wh(sample)
-            if wh is not None and (latest is None or reading.timestamp >= latest[0]):
-                latest = (reading.timestamp, wh)
-    if latest is None:
-        return
-    at, wh = latest
-    if transaction.meter_last_at is None or transaction.meter_last_at <= at:
-        Transaction.objects.filter(pk=transaction.pk).update(meter_last_wh=wh, meter_last_at=at)
+def _advance_last_readings(readings_of: list[tuple[Transaction, list[MeterReading]]]) -> None:
+    """Move each session's last energy reading forward (never back: readings
+    may arrive out of order), in one statement."""
+    changed: dict[int, Transaction] = {}
+    for session, readings in readings_of:
+        for reading in readings:
+            for sample in reading.sampled_values:
+                wh = _register_wh(sample)
+                if wh is None:
+                    continue
+                if session.meter_last_at is None or session.meter_last_at <= reading.timestamp:
+                    session.meter_last_wh, session.meter_last_at = wh, reading.timestamp
+                    changed[session.pk] = session
+    if changed:
+        now = utc_now()
+        for session in changed.values():
+            session.updated_at = now
+        update_each(Transaction, changed.values(), ["meter_last_wh", "meter_last_at", "updated_at"])
 
 
 def _first_register_wh(readings: list[MeterReading]) -> Decimal | None:
@@ -439,14 +465,7 @@ def transaction_event_record(
         )
 
     if event.readings:
-        _record_readings(
-            charge_point_id=charge_point_id,
-            evse_id=session.evse_id,
-            connector_id=session.connector_id,
-            transaction=session,
-            readings=event.readings,
-        )
-        session.refresh_from_db()
+        _record_readings(transaction=session, readings=event.readings)
     _apply_event(session, event, authorization)
     return TransactionEventRecorded(
         transaction=session, authorization=authorization, duplicate=False

@@ -68,3 +68,27 @@ def test_a_full_backlog_drops_the_oldest_frames(monkeypatch, caplog):
     assert log.dropped == 2
     assert "dropped" in caplog.text
     assert [m.unique_id for m in log._pending] == ["c", "d", "e"]
+
+
+async def test_every_kind_of_frame_is_stored_as_logged():
+    """PostgreSQL writes the log with COPY, SQLite with INSERT: both keep each
+    column, a frame that is not OCPP-J whole, and text that needs escaping."""
+    log = MessageLog(flush_seconds=1)
+    record(log, '[2, "a", "DataTransfer", {"vendorId": "V", "data": "tab\\t, \\\\ and \'"}]')
+    record(log, '[4, "b", "FormatViolation", "bad", {"at": [1, null]}]')
+    record(log, "not json\tat all")
+    await log.close()
+
+    stored = [m async for m in OcppMessage.objects.order_by("id")]
+    assert [(m.message_type, m.unique_id, m.action, m.error_code) for m in stored] == [
+        (2, "a", "DataTransfer", ""),
+        (4, "b", "", "FormatViolation"),
+        (None, "", "", ""),
+    ]
+    assert stored[0].payload == {"vendorId": "V", "data": "tab\t, \\ and '"}
+    assert stored[1].payload == {"errorDescription": "bad", "errorDetails": {"at": [1, None]}}
+    assert (stored[2].payload, stored[2].raw) == (None, "not json\tat all")
+    assert {(m.charge_point_id, m.direction, m.ocpp_version) for m in stored} == {
+        ("CP-1", Direction.RECEIVED, "1.6")
+    }
+    assert all(m.timestamp is not None for m in stored)

@@ -14,7 +14,7 @@ from ocpp.v16.enums import Action, DataTransferStatus
 
 from chargepoints.services import (
     BootInfo,
-    connector_record_status,
+    StatusReport,
 )
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
@@ -23,8 +23,8 @@ from idtokens.selectors import Authorization, idtoken_authorize
 from transactions.models import ENERGY_REGISTER
 from transactions.services import (
     MeterReading,
+    MeterValuesReport,
     SampledValue,
-    meter_values_record,
     transaction_start,
     transaction_stop,
 )
@@ -124,7 +124,7 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
         vendor_error_code: str = "",
     ) -> call_result.StatusNotification:
         evse_id, connector = evse_and_connector(connector_id)
-        await db(connector_record_status)(
+        report = StatusReport(
             charge_point_id=self.id,
             evse_id=evse_id,
             connector_id=connector,
@@ -135,6 +135,7 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
             vendor_error_code=vendor_error_code,
             timestamp=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
         )
+        await self.writes.statuses.submit(report)
         return call_result.StatusNotification()
 
     @on(Action.authorize)
@@ -197,13 +198,14 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
         evse_id, connector = evse_and_connector(connector_id)
-        await db(meter_values_record)(
+        report = MeterValuesReport(
             charge_point_id=self.id,
             evse_id=evse_id,
             connector_id=connector,
             ocpp_transaction_id=str(transaction_id) if transaction_id is not None else None,
             readings=meter_readings(meter_value),
         )
+        await self.writes.meter_values.submit(report)
         return call_result.MeterValues()
 
     @on(Action.data_transfer)

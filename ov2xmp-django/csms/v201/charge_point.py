@@ -18,9 +18,9 @@ from ocpp.v201.enums import (
 
 from chargepoints.services import (
     BootInfo,
+    StatusReport,
     chargepoint_record_publish_firmware_status,
     charger_events_record,
-    connector_record_status,
     customer_information_record,
     device_model_record_report,
     display_messages_record,
@@ -50,8 +50,8 @@ from smartcharging.services import (
     reported_charging_profiles_record,
 )
 from transactions.services import (
+    MeterValuesReport,
     TransactionEventData,
-    meter_values_record,
     transaction_event_record,
 )
 
@@ -99,13 +99,14 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
     async def on_status_notification(
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **_: Any
     ) -> call_result.StatusNotification:
-        await db(connector_record_status)(
+        report = StatusReport(
             charge_point_id=self.id,
             evse_id=evse_id,
             connector_id=connector_id,
             status=connector_status,
             timestamp=when(timestamp),
         )
+        await self.writes.statuses.submit(report)
         return call_result.StatusNotification()
 
     @on(Action.authorize)
@@ -188,12 +189,13 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
     async def on_meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> call_result.MeterValues:
-        await db(meter_values_record)(
+        report = MeterValuesReport(
             charge_point_id=self.id,
             evse_id=evse_id,
             connector_id=None,
             readings=meter_readings(meter_value),
         )
+        await self.writes.meter_values.submit(report)
         return call_result.MeterValues()
 
     @on(Action.data_transfer)

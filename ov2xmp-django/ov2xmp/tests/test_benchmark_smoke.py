@@ -33,19 +33,50 @@ def test_every_scenario_runs_and_prints_its_figures():
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     output = completed.stdout
-    for heading in ("## throughput", "## connections", "## command"):
-        assert heading in output
-    rows = [
-        [cell.strip() for cell in line.strip("|").split("|")]
-        for line in output.splitlines()
-        if line.startswith(("| baseline", "| ov2xmp"))
-    ]
-    assert len(rows) == 4, output  # two servers in two scenarios
-    throughput, connections = rows[:2], rows[2:]
-    for name, rate, *_, errors, _ in throughput:
-        assert float(rate.replace(",", "")) > 0, name
-        assert errors == "0", name
-    for name, connected, *_ in connections:
-        assert connected == "20", name
-    command = output.split("## command", 1)[1].splitlines()
-    assert command[-1].startswith("| 10 |"), output
+    sections = {
+        part.split(":", 1)[0]: part for part in output.split("\n## ")[1:]
+    }  # heading → its text
+    assert set(sections) == {"throughput", "connections", "storm", "command"}, output
+
+    saturated, paced = table_rows(sections["throughput"])
+    # Saturated: server, replies/s, p50, p99, max, errors, ratio; paced: server,
+    # replies/s, share of offered, p50, p99, max, errors.
+    for table, errors_column in ((saturated, 5), (paced, 6)):
+        assert [row[0] for row in table] == ["baseline", "ov2xmp"], output
+        for row in table:
+            assert float(row[1].replace(",", "")) > 0, output
+            assert row[errors_column] == "0", output
+    assert "ours at 50% of the baseline:" in sections["throughput"]
+
+    (connections,) = table_rows(sections["connections"])
+    assert [(name, connected) for name, connected, *_ in connections] == [
+        ("baseline", "20"),
+        ("ov2xmp", "20"),
+    ], output
+
+    (storm,) = table_rows(sections["storm"])
+    baseline, ours = storm
+    assert float(baseline[1]) > 0, output  # seconds until all were back
+    assert float(ours[1]) > 0, output
+    assert ours[4] == "3 of 3 (10 connected)", output  # every sampled charger answered
+    assert ours[5] == "5 / 5 (expected 5)", output  # no session lost or doubled
+
+    (command,) = table_rows(sections["command"])
+    assert command[0][:2] == ["embedded (`ov2xmp up`)", "10"], output
+
+
+def table_rows(section: str) -> list[list[list[str]]]:
+    """The body rows of each Markdown table in ``section``, split in cells."""
+    tables: list[list[list[str]]] = []
+    in_table = False
+    for line in section.splitlines():
+        if not line.startswith("|"):
+            in_table = False
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if not in_table:
+            tables.append([])
+            in_table = True
+        elif not set(cells[0]) <= {"-"}:
+            tables[-1].append(cells)
+    return tables

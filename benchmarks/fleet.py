@@ -1,0 +1,322 @@
+"""The simulated chargers: raw OCPP-J 1.6 websocket clients, run in worker
+processes apart from the server, on loopback. Every run stops by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+CONNECT_WAVE = 200  # chargers connecting at once, except in a storm
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Charger:
+    """One charger: one websocket, one call in flight (as OCPP allows). Calls
+    from the server are answered Accepted by whoever reads next."""
+
+    def __init__(self, url: str, charger_id: str) -> None:
+        self.url = url
+        self.id = charger_id
+        self.websocket: Any = None
+        self.counter = 0
+        self.transaction: int | None = None
+        self.meter = 0
+
+    async def connect(self) -> None:
+        self.websocket = await connect(
+            self.url + self.id,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            open_timeout=120,
+            ping_interval=None,
+            max_queue=None,
+        )
+
+    def drop(self) -> None:
+        """The network goes: no closing handshake."""
+        self.websocket.transport.abort()
+
+    async def close(self) -> None:
+        await self.websocket.close()
+
+    async def call(self, action: str, payload: dict[str, Any]) -> tuple[float, Any]:
+        self.counter += 1
+        unique_id = str(self.counter)
+        started = time.perf_counter()
+        await self.websocket.send(json.dumps([2, unique_id, action, payload]))
+        while True:
+            reply = json.loads(await self.websocket.recv())
+            if reply[0] == 2:  # a call from the server
+                await self.websocket.send(json.dumps([3, reply[1], {"status": "Accepted"}]))
+                continue
+            if reply[1] == unique_id:
+                break
+        elapsed = time.perf_counter() - started
+        if reply[0] != 3:
+            raise RuntimeError(f"{self.id}: {action} answered {reply}")
+        return elapsed, reply[2]
+
+    async def answer_calls(self) -> None:
+        """Answer the server's calls (commands) while idle."""
+        async for frame in self.websocket:
+            message = json.loads(frame)
+            if message[0] == 2:
+                await self.websocket.send(json.dumps([3, message[1], {"status": "Accepted"}]))
+
+    async def boot(self) -> None:
+        await self.call(
+            "BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Load"}
+        )
+        await self.call(
+            "StatusNotification",
+            {"connectorId": 1, "errorCode": "NoError", "status": "Available"},
+        )
+
+    async def start_transaction(self) -> None:
+        _, answer = await self.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "BENCH", "meterStart": self.meter, "timestamp": now()},
+        )
+        self.transaction = answer["transactionId"]
+
+    async def stop_transaction(self) -> None:
+        await self.call(
+            "StopTransaction",
+            {"transactionId": self.transaction, "meterStop": self.meter, "timestamp": now()},
+        )
+        self.transaction = None
+
+    async def meter_values(self) -> None:
+        self.meter += random.randint(1, 50)
+        sample = {"timestamp": now(), "sampledValue": [
+            {"value": str(self.meter), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+            {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"},
+        ]}  # fmt: skip
+        payload = {"connectorId": 1, "transactionId": self.transaction, "meterValue": [sample]}
+        await self.call("MeterValues", payload)
+
+    async def next_message(self, charging: bool) -> tuple[str, float]:
+        """One message of the mix; (action, reply latency). Charging chargers
+        send MeterValues and now and then stop and start again; the others
+        alternate Heartbeat and StatusNotification."""
+        started = time.perf_counter()
+        if not charging:
+            if random.random() < 0.5:
+                action = "Heartbeat"
+                await self.call(action, {})
+            else:
+                action = "StatusNotification"
+                status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+                await self.call(action, status)
+        elif self.transaction is None:
+            action = "StartTransaction"
+            await self.start_transaction()
+        elif random.random() < 0.02:
+            action = "StopTransaction"
+            await self.stop_transaction()
+        else:
+            action = "MeterValues"
+            await self.meter_values()
+        return action, time.perf_counter() - started
+
+
+@dataclass
+class Plan:
+    """What every load process does, on the same wall-clock schedule."""
+
+    url: str
+    start_at: float  # when sending starts (connect and boot before)
+    duration: float = 0.0
+    # Seconds between one charger's messages; 0 sends back to back.
+    period: float = 0.0
+    charging_share: float = 0.0
+    # Stay connected (answering calls) until then, or until the parent
+    # process is done with its checks (``while_running`` returned).
+    hold_until: float = 0.0
+    # Storm: drop every connection at start_at, reconnect at once, resume
+    # transactions, stay until hold_until, then stop every transaction.
+    storm: bool = False
+
+
+async def _hold(charger: Charger, released: asyncio.Event) -> None:
+    answering = asyncio.create_task(charger.answer_calls())
+    await released.wait()
+    answering.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await answering
+
+
+async def _one(
+    plan: Plan, charger: Charger, charging: bool, wave: asyncio.Semaphore, released: asyncio.Event
+) -> dict:
+    outcome: dict[str, Any] = {"latencies": [], "errors": 0}
+    async with wave:
+        await charger.connect()
+    try:
+        await charger.boot()
+        if plan.storm:
+            if charging:
+                await charger.start_transaction()
+            outcome |= await _storm(plan, charger, released)
+            return outcome
+        await asyncio.sleep(max(0.0, plan.start_at - time.time()))
+        deadline = plan.start_at + plan.duration
+        # Paced: sends fall on a fixed schedule (from a random phase), so the
+        # offered load does not drop when replies slow down.
+        due = plan.start_at + random.uniform(0, plan.period)
+        while time.time() < deadline:
+            if plan.period:
+                await asyncio.sleep(max(0.0, due - time.time()))
+                due += plan.period
+                if time.time() >= deadline:
+                    break
+            try:
+                _, elapsed = await charger.next_message(charging)
+                outcome["latencies"].append(elapsed)
+            except Exception:
+                outcome["errors"] += 1
+        if plan.hold_until:
+            await _hold(charger, released)
+    finally:
+        await charger.close()
+    return outcome
+
+
+async def _storm(plan: Plan, charger: Charger, released: asyncio.Event) -> dict[str, Any]:
+    """Drop at start_at, then reconnect, boot and resume the transaction;
+    report when that was done."""
+    await asyncio.sleep(max(0.0, plan.start_at - time.time()))
+    charger.drop()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            await charger.connect()
+            await charger.boot()
+            break
+        except Exception:
+            if time.time() > plan.hold_until:
+                raise
+            await asyncio.sleep(min(5.0, 0.2 * attempts))
+    if charger.transaction is not None:
+        await charger.meter_values()
+    settled = time.time() - plan.start_at
+    await _hold(charger, released)
+    if charger.transaction is not None:
+        await charger.stop_transaction()
+    return {"settled": settled, "attempts": attempts}
+
+
+async def _fleet(plan: Plan, ids: list[str], charging: set[str], done: Any, results: Any) -> None:
+    wave = asyncio.Semaphore(CONNECT_WAVE)
+    released = asyncio.Event()
+
+    async def watch() -> None:
+        await asyncio.to_thread(done.wait, max(0.0, plan.hold_until - time.time()))
+        released.set()
+
+    watching = asyncio.create_task(watch())
+    outcomes = await asyncio.gather(
+        *(_one(plan, Charger(plan.url, cid), cid in charging, wave, released) for cid in ids),
+        return_exceptions=True,
+    )
+    watching.cancel()
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    done = [o for o in outcomes if not isinstance(o, BaseException)]
+    results.put(
+        {
+            "latencies": [value for o in done for value in o["latencies"]],
+            "errors": sum(o["errors"] for o in done) + len(failed),
+            "settled": [o["settled"] for o in done if "settled" in o],
+            "attempts": [o["attempts"] for o in done if "attempts" in o],
+            "failed": [repr(f) for f in failed[:3]],
+        }
+    )
+
+
+def _fleet_process(plan: Plan, ids: list[str], charging: set[str], done: Any, results: Any) -> None:
+    asyncio.run(_fleet(plan, ids, charging, done, results))
+
+
+@dataclass
+class LoadResult:
+    messages: int
+    errors: int
+    duration: float
+    latencies: list[float]
+    settled: list[float]
+    attempts: list[int]
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.duration if self.duration else 0.0
+
+    def percentile(self, share: float) -> float:
+        """Reply latency in ms."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    @property
+    def slowest(self) -> float:
+        return max(self.latencies, default=0.0) * 1000
+
+
+def charger_ids(count: int) -> list[str]:
+    return [f"BENCH-{n:05d}" for n in range(count)]
+
+
+def run_fleet(
+    plan: Plan,
+    *,
+    chargers: int,
+    processes: int,
+    while_running: Any = None,
+) -> LoadResult:
+    """Run the fleet in ``processes`` worker processes; ``while_running`` is
+    called in this process once ``plan.start_at`` has passed."""
+    ids = charger_ids(chargers)
+    charging = set(ids[: int(chargers * plan.charging_share)])
+    context = multiprocessing.get_context("spawn")
+    results, done = context.Queue(), context.Event()
+    workers = [
+        context.Process(
+            target=_fleet_process, args=(plan, ids[i::processes], charging, done, results)
+        )
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    if while_running is not None:
+        time.sleep(max(0.0, plan.start_at - time.time()))
+        try:
+            while_running()
+        finally:
+            done.set()
+    limit = max(plan.start_at + plan.duration, plan.hold_until) - time.time() + 300
+    parts = [results.get(timeout=limit) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    for part in parts:
+        if part["failed"]:
+            print(f"  charger failures (first ones): {part['failed']}", file=sys.stderr)
+    return LoadResult(
+        messages=sum(len(part["latencies"]) for part in parts),
+        errors=sum(part["errors"] for part in parts),
+        duration=plan.duration,
+        latencies=[value for part in parts for value in part["latencies"]],
+        settled=[value for part in parts for value in part["settled"]],
+        attempts=[value for part in parts for value in part["attempts"]],
+    )

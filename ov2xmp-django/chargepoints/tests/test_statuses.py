@@ -1,0 +1,104 @@
+"""Status notifications of many chargers written together (the csms batches
+them): each keeps its own meaning, and the statements do not grow with them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chargepoints.models import ChargePoint, Connector, StatusNotification
+from chargepoints.services import StatusReport, connector_record_statuses
+from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def report(connector: Connector, status: str, at, **extra) -> StatusReport:
+    return StatusReport(
+        charge_point_id=connector.evse.charge_point_id,
+        evse_id=connector.evse.evse_id,
+        connector_id=connector.connector_id,
+        status=status,
+        timestamp=at,
+        **extra,
+    )
+
+
+def test_each_report_in_a_batch_is_applied_on_its_own_terms():
+    newer = ConnectorFactory(status="Available", status_at=T0)
+    older = ConnectorFactory(status="Charging", status_at=T0 + timedelta(minutes=5))
+    charger = ChargePointFactory(status="Available", status_at=T0)
+    unseen_charger = ChargePointFactory()
+
+    connector_record_statuses(
+        reports=[
+            report(newer, "Faulted", T0 + timedelta(minutes=1), error_code="GroundFailure"),
+            # Sent before the status already known (a resent queue): history only.
+            report(older, "Available", T0 + timedelta(minutes=1)),
+            StatusReport(
+                charge_point_id=charger.id,
+                evse_id=0,
+                connector_id=None,
+                status="Unavailable",
+                timestamp=T0 + timedelta(minutes=2),
+                info="maintenance",
+            ),
+            StatusReport(
+                charge_point_id=unseen_charger.id,
+                evse_id=2,
+                connector_id=3,
+                status="Occupied",
+                timestamp=T0,
+            ),
+        ]
+    )
+
+    newer.refresh_from_db()
+    older.refresh_from_db()
+    charger.refresh_from_db()
+    assert (newer.status, newer.error_code, newer.status_at) == (
+        "Faulted",
+        "GroundFailure",
+        T0 + timedelta(minutes=1),
+    )
+    assert (older.status, older.status_at) == ("Charging", T0 + timedelta(minutes=5))
+    assert (charger.status, charger.status_info) == ("Unavailable", "maintenance")
+    created = Connector.objects.get(evse__charge_point=unseen_charger)
+    assert (created.evse.evse_id, created.connector_id, created.status) == (2, 3, "Occupied")
+    assert StatusNotification.objects.count() == 4
+
+
+def test_an_older_charger_status_is_kept_in_the_history_only():
+    charger = ChargePointFactory(status="Faulted", status_at=T0)
+    connector_record_statuses(
+        reports=[
+            StatusReport(
+                charge_point_id=charger.id,
+                evse_id=0,
+                connector_id=None,
+                status="Available",
+                timestamp=T0 - timedelta(seconds=1),
+            )
+        ]
+    )
+    assert ChargePoint.objects.get(id=charger.id).status == "Faulted"
+    assert StatusNotification.objects.filter(charge_point=charger).count() == 1
+
+
+def statements_for(count: int) -> int:
+    connectors = ConnectorFactory.create_batch(count)
+    with CaptureQueriesContext(connection) as captured:
+        connector_record_statuses(
+            reports=[report(c, "Charging", T0 + timedelta(hours=1)) for c in connectors]
+        )
+    assert Connector.objects.filter(
+        pk__in=[c.pk for c in connectors], status="Charging"
+    ).count() == (count)
+    return len(captured)
+
+
+def test_statements_do_not_grow_with_the_batch():
+    assert statements_for(1) == statements_for(25)

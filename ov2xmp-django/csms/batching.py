@@ -1,0 +1,131 @@
+"""Writes of the frequent messages (Heartbeat, StatusNotification, MeterValues),
+many chargers' at once.
+
+A charger has one call in flight and gets its answer only once what it sent
+is committed. Each ``Batcher`` writes what has arrived in one thread hop and
+one transaction, while the next batch gathers: at low load a batch is one
+message (no added delay), under load the per-message cost of Django's ORM, the
+thread hop and the commit is shared by the whole batch. The chargers in one
+batch are all different (one call in flight each), so batches touch disjoint
+rows and cannot deadlock one another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from chargepoints.services import (
+    StatusReport,
+    chargepoints_record_heartbeat,
+    chargepoints_touch,
+    connector_record_statuses,
+)
+from core.time import utc_now
+from csms.charge_point import db
+from transactions.services import MeterValuesReport, meter_values_record
+
+logger = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+
+# An upper bound, so that one batch's statements stay of a sensible size.
+MAX_BATCH = 500
+
+
+class Batcher(Generic[Item]):
+    """Collects items from many callers and writes them with ``write`` (a sync
+    service taking a list), one batch at a time. ``submit`` returns once its
+    item is committed, or raises what writing it raised: a batch that fails is
+    written again item by item, so one bad item fails alone."""
+
+    def __init__(self, write: Callable[[list[Item]], object], *, name: str) -> None:
+        self._write = db(write)
+        self._name = name
+        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"batch-{self._name}")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        self._arrived.set()
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+            if not self._pending:
+                self._arrived.clear()
+            try:
+                await self._write_batch(batch)
+            finally:  # cancelled mid-batch: its callers must not wait forever
+                for _, future in batch:
+                    if not future.done():
+                        future.cancel()
+
+    async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[None]]]) -> None:
+        try:
+            await self._write([item for item, _ in batch])
+        except Exception as error:
+            if len(batch) > 1:
+                logger.warning(
+                    "%s: a batch of %d failed (%s); writing each alone",
+                    self._name,
+                    len(batch),
+                    error,
+                )
+                for entry in batch:
+                    await self._write_batch([entry])
+                return
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(error)
+            return
+        for _, future in batch:
+            if not future.done():  # its caller may have gone (connection closed)
+                future.set_result(None)
+
+    async def close(self) -> None:
+        """Stop; callers still waiting are cancelled."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+
+
+def _heartbeats(charge_point_ids: Sequence[str]) -> None:
+    chargepoints_record_heartbeat(charge_point_ids=charge_point_ids, at=utc_now())
+
+
+def _seen(charge_point_ids: Sequence[str]) -> None:
+    chargepoints_touch(charge_point_ids=charge_point_ids, at=utc_now())
+
+
+class FrequentWrites:
+    """The batchers of one csms process, shared by all its connections."""
+
+    def __init__(self) -> None:
+        self.heartbeats: Batcher[str] = Batcher(_heartbeats, name="heartbeats")
+        self.seen: Batcher[str] = Batcher(_seen, name="last seen")
+        self.statuses: Batcher[StatusReport] = Batcher(
+            lambda reports: connector_record_statuses(reports=reports), name="statuses"
+        )
+        self.meter_values: Batcher[MeterValuesReport] = Batcher(
+            lambda reports: meter_values_record(reports=reports), name="meter values"
+        )
+
+    async def close(self) -> None:
+        for batcher in (self.heartbeats, self.seen, self.statuses, self.meter_values):
+            await batcher.close()

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from csms.batching import Batcher
+
+
+class BlockingWrite:
+    """A write function whose first call waits until released, so that
+    items submitted meanwhile gather into the next batch."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def __call__(self, items: list[str]) -> None:
+        self.entered.set()
+        if not self.batches:
+            self.release.wait(10)
+        if "bad" in items:
+            raise ValueError("bad item")
+        self.batches.append(list(items))
+
+
+async def started(write: BlockingWrite, batcher: Batcher[str], item: str) -> asyncio.Task[None]:
+    task = asyncio.create_task(batcher.submit(item))
+    await asyncio.to_thread(write.entered.wait, 10)
+    return task
+
+
+async def test_items_arriving_during_a_write_are_written_together():
+    write = BlockingWrite()
+    batcher: Batcher[str] = Batcher(write, name="test")
+    first = await started(write, batcher, "a")
+    rest = [asyncio.create_task(batcher.submit(item)) for item in "bcde"]
+    await asyncio.sleep(0.05)
+    write.release.set()
+    await asyncio.gather(first, *rest)
+    assert write.batches == [["a"], ["b", "c", "d", "e"]]
+    await batcher.close()
+
+
+async def test_a_failing_item_fails_alone(caplog):
+    write = BlockingWrite()
+    batcher: Batcher[str] = Batcher(write, name="test")
+    first = await started(write, batcher, "a")
+    good, bad, other = (asyncio.create_task(batcher.submit(item)) for item in ("b", "bad", "c"))
+    await asyncio.sleep(0.05)
+    write.release.set()
+    await asyncio.gather(first, good, other)
+    with pytest.raises(ValueError, match="bad item"):
+        await bad
+    assert write.batches == [["a"], ["b"], ["c"]]
+    assert "test: a batch of 3 failed (bad item); writing each alone" in caplog.text
+    await batcher.close()
+
+
+async def test_closing_cancels_whoever_still_waits():
+    write = BlockingWrite()
+    batcher: Batcher[str] = Batcher(write, name="test")
+    in_flight = await started(write, batcher, "a")
+    queued = asyncio.create_task(batcher.submit("b"))
+    await asyncio.sleep(0.05)
+    await batcher.close()
+    write.release.set()
+    for waiter in (in_flight, queued):
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+
+
+async def test_a_caller_that_gives_up_does_not_stop_the_others():
+    write = BlockingWrite()
+    batcher: Batcher[str] = Batcher(write, name="test")
+    first = await started(write, batcher, "a")
+    leaving = asyncio.create_task(batcher.submit("b"))
+    staying = asyncio.create_task(batcher.submit("c"))
+    await asyncio.sleep(0.05)
+    leaving.cancel()
+    write.release.set()
+    await asyncio.gather(first, staying)
+    # Written all the same: the caller's connection closed, its message arrived.
+    assert write.batches == [["a"], ["b", "c"]]
+    await batcher.close()

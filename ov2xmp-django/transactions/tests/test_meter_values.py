@@ -1,0 +1,107 @@
+"""MeterValues of many chargers written together (the csms batches them)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chargepoints.tests.factories import T0, ChargePointFactory
+from transactions.models import MeterValue, Transaction
+from transactions.services import (
+    MeterReading,
+    MeterValuesReport,
+    SampledValue,
+    meter_values_record,
+)
+from transactions.tests.factories import TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def energy(session: Transaction, wh: str, at, *, ocpp_id: str | None = None) -> MeterValuesReport:
+    return MeterValuesReport(
+        charge_point_id=session.charge_point_id,
+        evse_id=1,
+        connector_id=1,
+        ocpp_transaction_id=ocpp_id or session.ocpp_transaction_id,
+        readings=[
+            MeterReading(
+                timestamp=at,
+                sampled_values=[
+                    SampledValue(value=wh, unit="Wh"),
+                    SampledValue(value="7200", measurand="Power.Active.Import", unit="W"),
+                ],
+            )
+        ],
+    )
+
+
+def test_each_message_is_linked_stored_once_and_moves_its_session_forward(caplog):
+    first, second = TransactionFactory.create_batch(2, meter_last_wh=None, meter_last_at=None)
+    resent = energy(first, "1500", T0 + timedelta(minutes=1))
+    meter_values_record(reports=[resent])
+
+    meter_values_record(
+        reports=[
+            resent,  # the charger missed our answer and sent it again
+            energy(first, "1400", T0 + timedelta(seconds=30)),  # older: stored, not "last"
+            energy(second, "2.5", T0 + timedelta(minutes=2)),
+            energy(second, "9", T0 + timedelta(minutes=3), ocpp_id="999"),  # unknown session
+        ]
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.meter_last_wh, first.meter_last_at) == (Decimal(1500), T0 + timedelta(minutes=1))
+    assert (second.meter_last_wh, second.meter_last_at) == (
+        Decimal("2.5"),
+        T0 + timedelta(minutes=2),
+    )
+    assert first.meter_values.count() == 4  # two readings of two samples, none twice
+    assert second.meter_values.count() == 2
+    unlinked = MeterValue.objects.filter(transaction=None)
+    assert sorted(v.value for v in unlinked) == ["7200", "9"]
+    assert "meter values for unknown transaction 999 kept unlinked" in caplog.text
+    assert "2 meter value(s) already stored" in caplog.text
+
+
+def test_the_same_sample_twice_in_one_batch_is_stored_once():
+    session = TransactionFactory()
+    same = energy(session, "10", T0)
+    meter_values_record(reports=[same, same])
+    assert session.meter_values.count() == 2
+
+
+def test_without_a_transaction_the_values_are_kept_on_the_charger():
+    charger = ChargePointFactory()
+    meter_values_record(
+        reports=[
+            MeterValuesReport(
+                charge_point_id=charger.id,
+                evse_id=0,
+                connector_id=None,
+                readings=[MeterReading(timestamp=T0, sampled_values=[SampledValue(value="5")])],
+            )
+        ]
+    )
+    assert list(MeterValue.objects.values_list("charge_point_id", "evse_id", "transaction")) == [
+        (charger.id, 0, None)
+    ]
+
+
+def statements_for(count: int) -> int:
+    sessions = TransactionFactory.create_batch(count)
+    with CaptureQueriesContext(connection) as captured:
+        meter_values_record(reports=[energy(s, "5000", T0 + timedelta(days=1)) for s in sessions])
+    assert Transaction.objects.filter(
+        pk__in=[s.pk for s in sessions], meter_last_wh=5000
+    ).count() == (count)
+    return len(captured)
+
+
+def test_statements_do_not_grow_with_the_batch():
+    assert statements_for(1) == statements_for(25)
