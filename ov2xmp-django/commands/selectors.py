@@ -1,20 +1,41 @@
+import asyncio
+import contextlib
 import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
 from commands.models import Command, CommandStatus
+from commands.services import finished_group
 
-POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1)
+# Re-read the command this often even without an announcement (one lost while
+# Redis restarted, say): the database, not the announcement, is the truth.
+RECHECK_SECONDS = 1.0
 
 
 def await_outcome(command: Command, wait: float) -> Command:
     """The command once it has ended, or as it stands after ``wait`` seconds.
-    Polls the database, so the answer may come from any csms process."""
-    deadline = time.monotonic() + wait
-    attempt = 0
-    while True:
-        command.refresh_from_db()
-        remaining = deadline - time.monotonic()
-        # A held command waits for a reconnect: no use keeping the caller.
-        if command.status not in (CommandStatus.QUEUED, CommandStatus.SENT) or remaining <= 0:
-            return command
-        time.sleep(min(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)], remaining))
-        attempt += 1
+    Woken by the announcement ``command_finish`` makes after its commit, over
+    the channel layer, so the outcome may come from any csms process."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)("command-wait.")
+    group = finished_group(command.id)
+    # Listening before reading: an end announced in between is not missed.
+    async_to_sync(layer.group_add)(group, channel)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            command.refresh_from_db()
+            remaining = deadline - time.monotonic()
+            # A held command waits for a reconnect: no use keeping the caller.
+            if command.status not in (CommandStatus.QUEUED, CommandStatus.SENT) or remaining <= 0:
+                return command
+            async_to_sync(_receive)(layer, channel, min(remaining, RECHECK_SECONDS))
+    finally:
+        async_to_sync(layer.group_discard)(group, channel)
+
+
+async def _receive(layer: Any, channel: str, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), seconds)

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # The channel-layer message a csms process acts on.
 EXECUTE_MESSAGE = "command.execute"
+FINISHED_MESSAGE = "command.finished"
 # A command passed on more often than this between csms processes (their
 # records of who holds the charger keep changing) is given up as not connected.
 MAX_HOPS = 3
@@ -125,6 +126,24 @@ def _send_to_csms(command: Command, channel: str, hops: int) -> Command:
     return command
 
 
+def finished_group(command_id: uuid.UUID) -> str:
+    """The channel-layer group told when a command has ended (see
+    ``selectors.await_outcome``)."""
+    return f"command-finished.{command_id}"
+
+
+def _announce_finished(command: Command) -> None:
+    """Wake whoever waits for this command's outcome, in any process. Only a
+    wake-up: the outcome itself is read from the database, and a lost
+    announcement costs the waiter a little time, nothing else."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            finished_group(command.id), {"type": FINISHED_MESSAGE, "status": command.status}
+        )
+    except Exception:
+        logger.warning("command %s: announcing its end failed", command.id, exc_info=True)
+
+
 def command_claim(*, command_id: uuid.UUID, at: datetime) -> Command | None:
     """Take an unsent command for sending now; None when it is no longer
     unsent (claimed by another path, cancelled or expired)."""
@@ -171,6 +190,7 @@ def command_finish(
             apply_result(command)
         else:
             apply_failure(command)
+        transaction.on_commit(lambda: _announce_finished(command))
     logger.info(
         "%s: %s %s %s%s",
         command.charge_point_id,

@@ -147,7 +147,9 @@ class Env:
         return path
 
 
-def database_from_url(url: str, *, variable: str = PREFIX + "DATABASE_URL") -> dict[str, object]:
+def database_from_url(
+    url: str, *, variable: str = PREFIX + "DATABASE_URL", pool_size: int = 10
+) -> dict[str, object]:
     """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into
     a Django ``DATABASES`` entry."""
     parts = urlsplit(url)
@@ -174,9 +176,12 @@ def database_from_url(url: str, *, variable: str = PREFIX + "DATABASE_URL") -> d
             "PASSWORD": unquote(parts.password or ""),
             "HOST": unquote(parts.hostname or ""),
             "PORT": str(port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": dict(parse_qsl(parts.query)),
+            # Connections come from a pool (psycopg_pool), kept per process:
+            # under ASGI each request runs on a thread of its own, and without
+            # a pool each would open a new PostgreSQL connection (ADR 0011).
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {"pool": {"min_size": 1, "max_size": pool_size}}
+            | dict(parse_qsl(parts.query)),
         }
     raise ConfigurationError(
         f"{variable}: unsupported scheme {scheme!r}; use postgres://… or sqlite:///…"

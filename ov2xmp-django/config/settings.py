@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.RunSynchronously",  # last: see its docstring
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -114,7 +115,9 @@ TEMPLATES = [
 
 _database_url = env.text("DATABASE_URL")
 DATABASES = {
-    "default": database_from_url(_database_url)
+    "default": database_from_url(
+        _database_url, pool_size=env.integer("DATABASE_POOL_SIZE", 10, minimum=1)
+    )
     if _database_url
     else sqlite_database(DATA_DIR / "db.sqlite3")
 }

@@ -197,7 +197,7 @@ def test_postgres_url():
     assert database["PASSWORD"] == "p@ss"
     assert database["HOST"] == "db.example"
     assert database["PORT"] == "5432"
-    assert database["OPTIONS"] == {"sslmode": "require"}
+    assert database["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 10}, "sslmode": "require"}
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql", "POSTGRES"])
@@ -239,3 +239,10 @@ def test_unsupported_scheme_names_the_variable():
         database_from_url("mysql://user:pass@host/db")
     with pytest.raises(ConfigurationError, match=r"OV2XMP_OTHER_URL: unsupported scheme"):
         database_from_url("redis://host", variable="OV2XMP_OTHER_URL")
+
+
+def test_postgresql_connections_come_from_a_pool_of_the_chosen_size():
+    database = database_from_url("postgres://u@h/name", pool_size=3)
+    assert database["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 3}}
+    # Django refuses persistent connections beside a pool.
+    assert database["CONN_MAX_AGE"] == 0

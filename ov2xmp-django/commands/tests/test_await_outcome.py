@@ -1,0 +1,73 @@
+"""The API waits for a command's outcome woken by the announcement that
+``command_finish`` makes after its commit, not by polling the database.
+
+As served, the API's view thread and the csms share one event loop (or
+Redis): these tests run both from a running loop in the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+
+from chargepoints.tests.factories import ChargePointFactory
+from commands import selectors, services
+from commands.models import Command, CommandStatus
+from commands.selectors import await_outcome
+from commands.services import command_finish
+from core.time import utc_now
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@sync_to_async
+def sent_command() -> Command:
+    return Command.objects.create(
+        charge_point=ChargePointFactory(),
+        ocpp_version="1.6",
+        action="Reset",
+        request={"type": "Soft"},
+        status=CommandStatus.SENT,
+    )
+
+
+async def finish_after(command: Command, delay: float) -> None:
+    await asyncio.sleep(delay)
+    await database_sync_to_async(command_finish, thread_sensitive=False)(
+        command_id=command.id,
+        status=CommandStatus.ANSWERED,
+        response={"status": "Accepted"},
+        at=utc_now(),
+    )
+
+
+async def wait_for(command: Command, wait: float) -> Command:
+    # As the csms and the API reach the ORM: their connections closed after use.
+    return await database_sync_to_async(await_outcome, thread_sensitive=False)(command, wait)
+
+
+async def test_the_waiter_is_woken_when_the_command_ends(monkeypatch):
+    # Without the announcement the waiter would not look again for a minute.
+    monkeypatch.setattr(selectors, "RECHECK_SECONDS", 60.0)
+    command = await sent_command()
+    started = time.monotonic()
+    outcome, _ = await asyncio.gather(wait_for(command, 30), finish_after(command, 0.2))
+    assert outcome.status == CommandStatus.ANSWERED
+    assert time.monotonic() - started < 30
+
+
+async def test_a_lost_announcement_costs_only_a_recheck(monkeypatch):
+    monkeypatch.setattr(selectors, "RECHECK_SECONDS", 0.05)
+    monkeypatch.setattr(services, "_announce_finished", lambda command: None)
+    command = await sent_command()
+    outcome, _ = await asyncio.gather(wait_for(command, 30), finish_after(command, 0.1))
+    assert outcome.status == CommandStatus.ANSWERED
+
+
+async def test_without_an_end_the_command_is_returned_as_it_stands():
+    command = await sent_command()
+    outcome = await wait_for(command, 0.2)
+    assert outcome.status == CommandStatus.SENT
