@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import random
@@ -144,9 +145,11 @@ class Plan:
     # Stay connected (answering calls) until then, or until the parent
     # process is done with its checks (``while_running`` returned).
     hold_until: float = 0.0
-    # Storm: drop every connection at start_at, reconnect at once, resume
-    # transactions, stay until hold_until, then stop every transaction.
+    # Storm: once every charger is connected (and charging, if it is to),
+    # drop every connection, reconnect at once, resume transactions, stay
+    # until hold_until, then stop every transaction.
     storm: bool = False
+    fleet_size: int = 0  # all chargers, in all processes (set by run_fleet)
 
 
 async def _hold(charger: Charger, released: asyncio.Event) -> None:
@@ -158,17 +161,25 @@ async def _hold(charger: Charger, released: asyncio.Event) -> None:
 
 
 async def _one(
-    plan: Plan, charger: Charger, charging: bool, wave: asyncio.Semaphore, released: asyncio.Event
+    plan: Plan,
+    charger: Charger,
+    charging: bool,
+    wave: asyncio.Semaphore,
+    released: asyncio.Event,
+    booted: Any,
+    dropping: Dropping,
 ) -> dict:
     outcome: dict[str, Any] = {"latencies": [], "errors": 0}
     async with wave:
         await charger.connect()
     try:
         await charger.boot()
+        if plan.storm and charging:
+            await charger.start_transaction()
+        with booted.get_lock():
+            booted.value += 1
         if plan.storm:
-            if charging:
-                await charger.start_transaction()
-            outcome |= await _storm(plan, charger, released)
+            outcome |= await _storm(charger, released, dropping)
             return outcome
         await asyncio.sleep(max(0.0, plan.start_at - time.time()))
         deadline = plan.start_at + plan.duration
@@ -193,10 +204,19 @@ async def _one(
     return outcome
 
 
-async def _storm(plan: Plan, charger: Charger, released: asyncio.Event) -> dict[str, Any]:
-    """Drop at start_at, then reconnect, boot and resume the transaction;
-    report when that was done."""
-    await asyncio.sleep(max(0.0, plan.start_at - time.time()))
+@dataclass
+class Dropping:
+    """Set when every charger of the fleet is connected (and charging, if it
+    is to): then all drop at once."""
+
+    now: asyncio.Event
+    at: float = 0.0
+
+
+async def _storm(charger: Charger, released: asyncio.Event, dropping: Dropping) -> dict[str, Any]:
+    """Drop with all the others, then reconnect, boot and resume the
+    transaction; report how long after the drop that was done."""
+    await dropping.now.wait()
     charger.drop()
     attempts = 0
     while True:
@@ -206,19 +226,21 @@ async def _storm(plan: Plan, charger: Charger, released: asyncio.Event) -> dict[
             await charger.boot()
             break
         except Exception:
-            if time.time() > plan.hold_until:
+            if time.time() > dropping.at + 120:
                 raise
             await asyncio.sleep(min(5.0, 0.2 * attempts))
     if charger.transaction is not None:
         await charger.meter_values()
-    settled = time.time() - plan.start_at
+    settled = time.time() - dropping.at
     await _hold(charger, released)
     if charger.transaction is not None:
         await charger.stop_transaction()
     return {"settled": settled, "attempts": attempts}
 
 
-async def _fleet(plan: Plan, ids: list[str], charging: set[str], done: Any, results: Any) -> None:
+async def _fleet(
+    plan: Plan, ids: list[str], charging: set[str], done: Any, booted: Any, results: Any
+) -> None:
     wave = asyncio.Semaphore(CONNECT_WAVE)
     released = asyncio.Event()
 
@@ -226,12 +248,27 @@ async def _fleet(plan: Plan, ids: list[str], charging: set[str], done: Any, resu
         await asyncio.to_thread(done.wait, max(0.0, plan.hold_until - time.time()))
         released.set()
 
+    dropping = Dropping(asyncio.Event())
+
+    async def drop_when_all_are_ready() -> None:
+        while booted.value < plan.fleet_size:  # noqa: ASYNC110 (a counter across processes)
+            await asyncio.sleep(0.05)
+        dropping.at = time.time()
+        dropping.now.set()
+
     watching = asyncio.create_task(watch())
+    if plan.storm:
+        waiting_to_drop = asyncio.create_task(drop_when_all_are_ready())
     outcomes = await asyncio.gather(
-        *(_one(plan, Charger(plan.url, cid), cid in charging, wave, released) for cid in ids),
+        *(
+            _one(plan, Charger(plan.url, cid), cid in charging, wave, released, booted, dropping)
+            for cid in ids
+        ),
         return_exceptions=True,
     )
     watching.cancel()
+    if plan.storm:
+        waiting_to_drop.cancel()
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     done = [o for o in outcomes if not isinstance(o, BaseException)]
     results.put(
@@ -245,8 +282,10 @@ async def _fleet(plan: Plan, ids: list[str], charging: set[str], done: Any, resu
     )
 
 
-def _fleet_process(plan: Plan, ids: list[str], charging: set[str], done: Any, results: Any) -> None:
-    asyncio.run(_fleet(plan, ids, charging, done, results))
+def _fleet_process(
+    plan: Plan, ids: list[str], charging: set[str], done: Any, booted: Any, results: Any
+) -> None:
+    asyncio.run(_fleet(plan, ids, charging, done, booted, results))
 
 
 @dataclass
@@ -288,18 +327,24 @@ def run_fleet(
     """Run the fleet in ``processes`` worker processes; ``while_running`` is
     called in this process once ``plan.start_at`` has passed."""
     ids = charger_ids(chargers)
+    plan = dataclasses.replace(plan, fleet_size=chargers)
     charging = set(ids[: int(chargers * plan.charging_share)])
     context = multiprocessing.get_context("spawn")
-    results, done = context.Queue(), context.Event()
+    results, done, booted = context.Queue(), context.Event(), context.Value("i", 0)
     workers = [
         context.Process(
-            target=_fleet_process, args=(plan, ids[i::processes], charging, done, results)
+            target=_fleet_process,
+            args=(plan, ids[i::processes], charging, done, booted, results),
         )
         for i in range(processes)
     ]
     for worker in workers:
         worker.start()
     if while_running is not None:
+        # Every charger connected and booted first (or two minutes passed).
+        deadline = time.monotonic() + 120 + max(0.0, plan.start_at - time.time())
+        while booted.value < chargers and time.monotonic() < deadline:
+            time.sleep(0.1)
         time.sleep(max(0.0, plan.start_at - time.time()))
         try:
             while_running()

@@ -66,6 +66,13 @@ class Server:
             undo()
 
 
+def _drain(stream, name):
+    log = os.environ.get("BENCH_SERVER_LOG")
+    with open(log, "a") if log else open(os.devnull, "w") as out:
+        for line in stream:
+            out.write(f"{name}: {line}")
+
+
 def start_process(name: str, argv: list[str], env: dict[str, str], ready: str) -> Any:
     process = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -80,7 +87,7 @@ def start_process(name: str, argv: list[str], env: dict[str, str], ready: str) -
         seen.append(line)
         if ready in line:
             # Keep reading, so that a full pipe never blocks the server.
-            threading.Thread(target=process.stdout.read, daemon=True).start()
+            threading.Thread(target=_drain, args=(process.stdout, name), daemon=True).start()
             return process
     process.kill()
     raise SystemExit(f"{name} did not start:\n{''.join(seen)}")

@@ -5,6 +5,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import connection
 
 from commands.models import Command, CommandStatus
 from commands.services import finished_group
@@ -31,6 +32,11 @@ def await_outcome(command: Command, wait: float) -> Command:
             # A held command waits for a reconnect: no use keeping the caller.
             if command.status not in (CommandStatus.QUEUED, CommandStatus.SENT) or remaining <= 0:
                 return command
+            # Waiting, the request needs no database connection: give it back
+            # to the pool (PostgreSQL), where the csms may need it for this
+            # very command.
+            if not connection.in_atomic_block:
+                connection.close()
             async_to_sync(_receive)(layer, channel, min(remaining, RECHECK_SECONDS))
     finally:
         async_to_sync(layer.group_discard)(group, channel)

@@ -148,7 +148,7 @@ class Env:
 
 
 def database_from_url(
-    url: str, *, variable: str = PREFIX + "DATABASE_URL", pool_size: int = 10
+    url: str, *, variable: str = PREFIX + "DATABASE_URL", pool_size: int = 20
 ) -> dict[str, object]:
     """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into
     a Django ``DATABASES`` entry."""

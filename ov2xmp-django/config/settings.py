@@ -116,7 +116,7 @@ TEMPLATES = [
 _database_url = env.text("DATABASE_URL")
 DATABASES = {
     "default": database_from_url(
-        _database_url, pool_size=env.integer("DATABASE_POOL_SIZE", 10, minimum=1)
+        _database_url, pool_size=env.integer("DATABASE_POOL_SIZE", 20, minimum=1)
     )
     if _database_url
     else sqlite_database(DATA_DIR / "db.sqlite3")

@@ -57,6 +57,7 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4000
 REPLACE_WAIT_SECONDS = 5.0
 RECEIVE_RETRY_SECONDS = 1.0
+LISTEN_BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 
 
 def charge_point_id_from_path(path: str) -> str | None:
@@ -152,6 +153,10 @@ class CsmsServer:
             close_timeout=config.ocpp_ping_timeout,
             max_size=config.ocpp_max_message_bytes,
             server_header="O-V2X-MP",
+            # After a network outage a whole fleet reconnects at once. With
+            # asyncio's default backlog of 100, the kernel drops the other
+            # SYNs and those chargers retry after 1, 3, 7, 15, 31, 63 s.
+            backlog=LISTEN_BACKLOG,
         )
         policy = config.unknown_chargers
         logger.info("CSMS listening on %s (unknown chargers: %s)", self.url, policy)

@@ -197,7 +197,7 @@ def test_postgres_url():
     assert database["PASSWORD"] == "p@ss"
     assert database["HOST"] == "db.example"
     assert database["PORT"] == "5432"
-    assert database["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 10}, "sslmode": "require"}
+    assert database["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 20}, "sslmode": "require"}
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql", "POSTGRES"])
