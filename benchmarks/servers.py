@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -66,28 +67,32 @@ class Server:
             undo()
 
 
-def _drain(stream, name):
+def _read_lines(stream: Any, name: str, lines: queue.Queue[str]) -> None:
+    """Hand each line of a server's output to ``lines``, and to the file
+    named by BENCH_SERVER_LOG if set, so that a full pipe never blocks it."""
     log = os.environ.get("BENCH_SERVER_LOG")
     with open(log, "a") if log else open(os.devnull, "w") as out:
         for line in stream:
+            lines.put(line)
             out.write(f"{name}: {line}")
 
 
 def start_process(name: str, argv: list[str], env: dict[str, str], ready: str) -> Any:
+    """Start a server and wait (at most two minutes) for its line ``ready``."""
     process = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, name, lines), daemon=True).start()
     seen = []
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
         seen.append(line)
         if ready in line:
-            # Keep reading, so that a full pipe never blocks the server.
-            threading.Thread(target=_drain, args=(process.stdout, name), daemon=True).start()
             return process
     process.kill()
     raise SystemExit(f"{name} did not start:\n{''.join(seen)}")
@@ -200,7 +205,13 @@ def start_distributed(postgres_url: str, redis_url: str) -> Server:
     ocpp, api = free_port(), free_port()
     processes = [
         start_process("csms", [OV2XMP, "csms", "--ocpp-port", str(ocpp)], env, READY),
-        start_process("worker", [OV2XMP, "worker", "--pool", "solo"], env, "ready."),
+        # Celery says "ready." at level info only.
+        start_process(
+            "worker",
+            [OV2XMP, "worker", "--pool", "solo"],
+            env | {"OV2XMP_LOG_LEVEL": "info"},
+            "ready.",
+        ),
         start_process("web", [OV2XMP, "web", "--api-port", str(api)], env, READY),
     ]
     server = Server("ov2xmp", processes, f"ws://127.0.0.1:{ocpp}/ws/ocpp/", cleanup=cleanup)
