@@ -85,8 +85,10 @@ class Batcher(Generic[Item]):
                 for entry in batch:
                     await self._write_batch([entry])
                 return
-            _, future = batch[0]
-            if not future.done():
+            item, future = batch[0]
+            if future.done():  # nobody left to raise it to: log it here
+                logger.error("%s: writing %r failed", self._name, item, exc_info=error)
+            else:
                 future.set_exception(error)
             return
         for _, future in batch:

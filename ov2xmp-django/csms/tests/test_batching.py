@@ -85,3 +85,20 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others():
     # Written all the same: the caller's connection closed, its message arrived.
     assert write.batches == [["a"], ["b", "c"]]
     await batcher.close()
+
+
+async def test_a_failure_whose_caller_has_gone_is_logged(caplog):
+    write = BlockingWrite()
+    batcher: Batcher[str] = Batcher(write, name="test")
+    first = await started(write, batcher, "a")
+    leaving = asyncio.create_task(batcher.submit("bad"))
+    await asyncio.sleep(0.05)
+    leaving.cancel()
+    write.release.set()
+    await first
+    for _ in range(100):  # the batch after the first: written once "a" is
+        if "test: writing 'bad' failed" in caplog.text:
+            break
+        await asyncio.sleep(0.05)
+    await batcher.close()
+    assert "test: writing 'bad' failed" in caplog.text
