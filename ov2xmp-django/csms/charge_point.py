@@ -36,10 +36,10 @@ from ocpp_messages.models import Direction
 if TYPE_CHECKING:
     from csms.batching import FrequentWrites
 
-# The library validates each payload on the loop's thread pool by default. The
-# GIL keeps that from running in parallel, and the hand-off to a thread and back
-# cost more than validating (a few dozen µs for a typical payload), and the
-# pool is where the handlers' database work waits its turn.
+# The library validates each payload on the loop's thread pool by default.
+# Under the GIL that runs nothing in parallel: it only adds a hand-off to a
+# thread and back, which costs more than validating a typical payload, and
+# makes validation queue behind the handlers' database work in that pool.
 library_messages.ASYNC_VALIDATION = False
 
 logger = logging.getLogger(__name__)

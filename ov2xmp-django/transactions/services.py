@@ -250,7 +250,11 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> list[MeterVa
     already stored are left out: MeterValues has no other guard against a
     charger resending a message whose answer it missed."""
     sessions = _transactions_for_update(
-        {(r.charge_point_id, r.ocpp_transaction_id) for r in reports if r.ocpp_transaction_id}
+        {
+            (r.charge_point_id, r.ocpp_transaction_id)
+            for r in reports
+            if r.ocpp_transaction_id is not None
+        }
     )
     rows: list[MeterValue] = []
     readings_of: list[tuple[Transaction, list[MeterReading]]] = []
