@@ -46,72 +46,135 @@ class BootInfo:
     reason: str = ""
 
 
-def chargepoint_connect(
-    *,
-    charge_point_id: str,
-    ocpp_version: str,
-    connection_id: str,
-    remote_address: str,
-    registration_status_if_new: str,
-    at: datetime,
-    csms_channel: str = "",
-) -> ChargePoint:
-    """Record that a charger holds a websocket connection now (creating an
-    unknown charger with the given registration status)."""
-    charge_point, _ = ChargePoint.objects.get_or_create(
-        id=charge_point_id, defaults={"registration_status": registration_status_if_new}
-    )
-    charge_point.ocpp_version = ocpp_version
-    charge_point.is_connected = True
-    charge_point.connection_id = connection_id
-    charge_point.remote_address = remote_address
-    charge_point.connected_at = at
-    charge_point.last_seen_at = at
-    charge_point.csms_channel = csms_channel
-    charge_point.save(
-        update_fields=[
-            "ocpp_version",
-            "is_connected",
-            "connection_id",
-            "csms_channel",
-            "remote_address",
-            "connected_at",
-            "last_seen_at",
-            "updated_at",
-        ]
-    )
-    return charge_point
+@dataclass(frozen=True)
+class ConnectionReport:
+    """A charger that has just opened a websocket connection."""
+
+    charge_point_id: str
+    ocpp_version: str
+    connection_id: str
+    remote_address: str
+    # Given to a charger seen for the first time.
+    registration_status_if_new: str
+    # The channel-layer address of the csms process holding the connection.
+    csms_channel: str = ""
 
 
-def chargepoint_disconnect(*, charge_point_id: str, connection_id: str, at: datetime) -> bool:
-    """Record that a connection ended. Only the connection that is current may
-    mark the charger offline: a replaced connection that closes late must not
-    hide the one that replaced it (here or in another CSMS process)."""
-    updated = ChargePoint.objects.filter(id=charge_point_id, connection_id=connection_id).update(
+@transaction.atomic
+def chargepoints_connect(*, reports: Sequence[ConnectionReport], at: datetime) -> list[str]:
+    """Record that chargers hold a websocket connection now, creating unknown
+    ones with their ``registration_status_if_new``. Returns each charger's
+    registration status, in the order of ``reports``. A fleet reconnecting
+    after an outage costs a few statements per batch, not per charger."""
+    ids = [report.charge_point_id for report in reports]
+    statuses = _registration_statuses(ids)
+    unknown = [report for report in reports if report.charge_point_id not in statuses]
+    if unknown:
+        ChargePoint.objects.bulk_create(
+            [
+                ChargePoint(
+                    id=report.charge_point_id, registration_status=report.registration_status_if_new
+                )
+                for report in unknown
+            ],
+            # Another csms process may create the same charger meanwhile.
+            ignore_conflicts=True,
+        )
+        statuses.update(_registration_statuses([report.charge_point_id for report in unknown]))
+    update_each(
+        ChargePoint,
+        [
+            ChargePoint(
+                id=report.charge_point_id,
+                ocpp_version=report.ocpp_version,
+                is_connected=True,
+                connection_id=report.connection_id,
+                csms_channel=report.csms_channel,
+                remote_address=report.remote_address,
+                connected_at=at,
+                last_seen_at=at,
+                updated_at=at,
+            )
+            # One row per charger; should it come twice, the later report wins.
+            for report in {report.charge_point_id: report for report in reports}.values()
+        ],
+        CONNECTION_FIELDS,
+    )
+    return [statuses[charge_point_id] for charge_point_id in ids]
+
+
+CONNECTION_FIELDS = (
+    "ocpp_version",
+    "is_connected",
+    "connection_id",
+    "csms_channel",
+    "remote_address",
+    "connected_at",
+    "last_seen_at",
+    "updated_at",
+)
+
+
+def _registration_statuses(charge_point_ids: Sequence[str]) -> dict[str, str]:
+    return dict(
+        ChargePoint.objects.filter(id__in=charge_point_ids).values_list("id", "registration_status")
+    )
+
+
+def chargepoints_disconnect(*, connections: Sequence[tuple[str, str]], at: datetime) -> None:
+    """Record that connections, given as (charger id, connection id), ended.
+    Only the connection that is current may mark its charger offline: a
+    replaced connection that closes late must not hide the one that replaced
+    it (here or in another csms process)."""
+    if not connections:
+        return
+    pairs = ", ".join(["(%s, %s)"] * len(connections))
+    ChargePoint.objects.extra(  # a row-value IN, which the ORM cannot say
+        where=[f"(id, connection_id) IN (VALUES {pairs})"],
+        params=[value for pair in connections for value in pair],
+    ).update(
         is_connected=False, connection_id="", csms_channel="", disconnected_at=at, updated_at=at
     )
-    return updated == 1
 
 
-def chargepoint_record_boot(*, charge_point_id: str, boot: BootInfo, at: datetime) -> ChargePoint:
-    """Store the boot data and return the charger (its registration status
-    decides the answer)."""
-    ChargePoint.objects.filter(id=charge_point_id).update(
-        vendor=boot.vendor,
-        model=boot.model,
-        serial_number=boot.serial_number,
-        charge_box_serial_number=boot.charge_box_serial_number,
-        firmware_version=boot.firmware_version,
-        iccid=boot.iccid,
-        imsi=boot.imsi,
-        meter_type=boot.meter_type,
-        meter_serial_number=boot.meter_serial_number,
-        boot_reason=boot.reason,
-        last_boot_at=at,
-        last_seen_at=at,
-        updated_at=at,
+BOOT_FIELDS = (
+    "vendor",
+    "model",
+    "serial_number",
+    "charge_box_serial_number",
+    "firmware_version",
+    "iccid",
+    "imsi",
+    "meter_type",
+    "meter_serial_number",
+    "boot_reason",
+    "last_boot_at",
+    "last_seen_at",
+    "updated_at",
+)
+
+
+@transaction.atomic
+def chargepoints_record_boot(*, boots: Sequence[tuple[str, BootInfo]], at: datetime) -> list[str]:
+    """Store the boot data of chargers, given as (charger id, boot info).
+    Returns each one's registration status (it decides the answer), in order."""
+    update_each(
+        ChargePoint,
+        [
+            ChargePoint(
+                id=charge_point_id,
+                **{name: value for name, value in asdict(boot).items() if name != "reason"},
+                boot_reason=boot.reason,
+                last_boot_at=at,
+                last_seen_at=at,
+                updated_at=at,
+            )
+            for charge_point_id, boot in boots
+        ],
+        BOOT_FIELDS,
     )
-    return ChargePoint.objects.get(id=charge_point_id)
+    statuses = _registration_statuses([charge_point_id for charge_point_id, _ in boots])
+    return [statuses[charge_point_id] for charge_point_id, _ in boots]
 
 
 def chargepoints_record_heartbeat(*, charge_point_ids: Sequence[str], at: datetime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -213,21 +214,26 @@ def command_cancel(*, command_id: uuid.UUID, at: datetime) -> Command:
     )
 
 
-def commands_take_held(*, charge_point_id: str, at: datetime) -> list[uuid.UUID]:
-    """The held commands of a charger that has just become reachable, oldest
-    first; those whose hold has run out are marked Expired instead."""
-    commands_expire_held(at=at, charge_point_id=charge_point_id)
-    return list(
-        Command.objects.filter(charge_point_id=charge_point_id, status=CommandStatus.HELD)
+@transaction.atomic
+def commands_take_held(*, charge_point_ids: Sequence[str], at: datetime) -> list[list[uuid.UUID]]:
+    """The held commands of chargers that have just become reachable, oldest
+    first, one list per charger in the order given; those whose hold has run
+    out are marked Expired instead."""
+    commands_expire_held(at=at, charge_point_ids=charge_point_ids)
+    held: dict[str, list[uuid.UUID]] = {charge_point_id: [] for charge_point_id in charge_point_ids}
+    for command_id, charge_point_id in (
+        Command.objects.filter(charge_point_id__in=charge_point_ids, status=CommandStatus.HELD)
         .order_by("created_at")
-        .values_list("id", flat=True)
-    )
+        .values_list("id", "charge_point_id")
+    ):
+        held[charge_point_id].append(command_id)
+    return [held[charge_point_id] for charge_point_id in charge_point_ids]
 
 
-def commands_expire_held(*, at: datetime, charge_point_id: str | None = None) -> int:
+def commands_expire_held(*, at: datetime, charge_point_ids: Sequence[str] | None = None) -> int:
     held = Command.objects.filter(status=CommandStatus.HELD, hold_until__lte=at)
-    if charge_point_id is not None:
-        held = held.filter(charge_point_id=charge_point_id)
+    if charge_point_ids is not None:
+        held = held.filter(charge_point_id__in=charge_point_ids)
     return held.update(
         status=CommandStatus.EXPIRED,
         finished_at=at,

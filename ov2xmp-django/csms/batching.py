@@ -1,13 +1,17 @@
-"""Writes of the frequent messages (Heartbeat, StatusNotification, MeterValues),
-many chargers' at once.
+"""Writes of the frequent messages (Heartbeat, StatusNotification, MeterValues)
+and of connections coming and going (connect, BootNotification, disconnect,
+held commands), many chargers' at once.
 
 A charger has one call in flight and gets its answer only once what it sent
-is committed. Each ``Batcher`` writes what has arrived in one thread hop and
-one transaction, while the next batch gathers: at low load a batch is one
-message (no added delay), under load the per-message cost of Django's ORM, the
-thread hop and the commit is shared by the whole batch. The chargers in one
-batch are all different (one call in flight each), so batches touch disjoint
-rows and cannot deadlock one another.
+is committed. After a network outage a whole fleet reconnects at once, and
+each reconnect writes the same few things.
+
+Each ``Batcher`` writes what has arrived in one thread hop and one
+transaction, while the next batch gathers: at low load a batch is one message
+(no added delay), under load the per-message cost of Django's ORM, the thread
+hop and the commit is shared by the whole batch. The chargers in one batch are
+all different (one call in flight each), so batches touch disjoint rows and
+cannot deadlock one another.
 """
 
 from __future__ import annotations
@@ -15,15 +19,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from chargepoints.services import (
+    BootInfo,
+    ConnectionReport,
     StatusReport,
+    chargepoints_connect,
+    chargepoints_disconnect,
+    chargepoints_record_boot,
     chargepoints_record_heartbeat,
     chargepoints_touch,
     connector_record_statuses,
 )
+from commands.services import commands_take_held
 from core.time import utc_now
 from csms.charge_point import db
 from transactions.services import MeterValuesReport, meter_values_record
@@ -31,31 +42,33 @@ from transactions.services import MeterValuesReport, meter_values_record
 logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 # An upper bound, so that one batch's statements stay of a sensible size.
 MAX_BATCH = 500
 
 
-class Batcher(Generic[Item]):
+class Batcher(Generic[Item, Result]):
     """Collects items from many callers and writes them with ``write`` (a sync
-    service taking a list), one batch at a time. ``submit`` returns once its
-    item is committed, or raises what writing it raised: a batch that fails is
-    written again item by item, so one bad item fails alone."""
+    service taking a list and returning one result per item, in order), one
+    batch at a time. ``submit`` returns its item's result once committed, or
+    raises what writing it raised: a batch that fails is written again item by
+    item, so one bad item fails alone."""
 
-    def __init__(self, write: Callable[[list[Item]], object], *, name: str) -> None:
+    def __init__(self, write: Callable[[list[Item]], Sequence[Result]], *, name: str) -> None:
         self._write = db(write)
         self._name = name
-        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: Item) -> None:
+    async def submit(self, item: Item) -> Result:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"batch-{self._name}")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         self._arrived.set()
-        await future
+        return await future
 
     async def _run(self) -> None:
         while True:
@@ -71,9 +84,9 @@ class Batcher(Generic[Item]):
                     if not future.done():
                         future.cancel()
 
-    async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[None]]]) -> None:
+    async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
-            await self._write([item for item, _ in batch])
+            results = await self._write([item for item, _ in batch])
         except Exception as error:
             if len(batch) > 1:
                 logger.warning(
@@ -91,9 +104,9 @@ class Batcher(Generic[Item]):
             else:
                 future.set_exception(error)
             return
-        for _, future in batch:
+        for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # its caller may have gone (connection closed)
-                future.set_result(None)
+                future.set_result(result)
 
     async def close(self) -> None:
         """Stop; callers still waiting are cancelled."""
@@ -107,11 +120,37 @@ class Batcher(Generic[Item]):
         self._pending.clear()
 
 
-def _heartbeats(charge_point_ids: Sequence[str]) -> None:
+def _none_each(write: Callable[[list[Item]], object]) -> Callable[[list[Item]], list[None]]:
+    """For a write whose callers wait only for the commit."""
+
+    def written(items: list[Item]) -> list[None]:
+        write(items)
+        return [None] * len(items)
+
+    return written
+
+
+def _connects(reports: list[ConnectionReport]) -> list[str]:
+    return chargepoints_connect(reports=reports, at=utc_now())
+
+
+def _boots(boots: list[tuple[str, BootInfo]]) -> list[str]:
+    return chargepoints_record_boot(boots=boots, at=utc_now())
+
+
+def _disconnects(connections: list[tuple[str, str]]) -> None:
+    chargepoints_disconnect(connections=connections, at=utc_now())
+
+
+def _held_commands(charge_point_ids: list[str]) -> list[list[uuid.UUID]]:
+    return commands_take_held(charge_point_ids=charge_point_ids, at=utc_now())
+
+
+def _heartbeats(charge_point_ids: list[str]) -> None:
     chargepoints_record_heartbeat(charge_point_ids=charge_point_ids, at=utc_now())
 
 
-def _seen(charge_point_ids: Sequence[str]) -> None:
+def _seen(charge_point_ids: list[str]) -> None:
     chargepoints_touch(charge_point_ids=charge_point_ids, at=utc_now())
 
 
@@ -119,15 +158,28 @@ class FrequentWrites:
     """The batchers of one csms process, shared by all its connections."""
 
     def __init__(self) -> None:
-        self.heartbeats: Batcher[str] = Batcher(_heartbeats, name="heartbeats")
-        self.seen: Batcher[str] = Batcher(_seen, name="last seen")
-        self.statuses: Batcher[StatusReport] = Batcher(
-            lambda reports: connector_record_statuses(reports=reports), name="statuses"
+        # A new connection → its charger's registration status.
+        self.connects: Batcher[ConnectionReport, str] = Batcher(_connects, name="connects")
+        # (charger id, boot info) → the charger's registration status.
+        self.boots: Batcher[tuple[str, BootInfo], str] = Batcher(_boots, name="boots")
+        # (charger id, connection id) of connections that ended.
+        self.disconnects: Batcher[tuple[str, str], None] = Batcher(
+            _none_each(_disconnects), name="disconnects"
         )
-        self.meter_values: Batcher[MeterValuesReport] = Batcher(
-            lambda reports: meter_values_record(reports=reports), name="meter values"
+        # charger id → the ids of its held commands, now taken.
+        self.held_commands: Batcher[str, list[uuid.UUID]] = Batcher(
+            _held_commands, name="held commands"
+        )
+        self.heartbeats: Batcher[str, None] = Batcher(_none_each(_heartbeats), name="heartbeats")
+        self.seen: Batcher[str, None] = Batcher(_none_each(_seen), name="last seen")
+        self.statuses: Batcher[StatusReport, None] = Batcher(
+            _none_each(lambda reports: connector_record_statuses(reports=reports)),
+            name="statuses",
+        )
+        self.meter_values: Batcher[MeterValuesReport, None] = Batcher(
+            _none_each(lambda reports: meter_values_record(reports=reports)), name="meter values"
         )
 
     async def close(self) -> None:
-        for batcher in (self.heartbeats, self.seen, self.statuses, self.meter_values):
+        for batcher in vars(self).values():
             await batcher.close()

@@ -22,7 +22,6 @@ from ocpp.messages import CallError, MessageType, unpack
 from chargepoints.models import RegistrationStatus
 from chargepoints.services import (
     BootInfo,
-    chargepoint_record_boot,
     chargepoint_record_diagnostics_status,
     chargepoint_record_firmware_status,
     security_event_record,
@@ -256,8 +255,7 @@ class CsmsChargePoint:
         """Store the boot data; returns (current time, interval, registration
         status) for the BootNotification answer."""
         now = utc_now()
-        charge_point = await db(chargepoint_record_boot)(charge_point_id=self.id, boot=boot, at=now)
-        self.registration_status = charge_point.registration_status
+        self.registration_status = await self.writes.boots.submit((self.id, boot))
         self._mark_seen()
         config = settings.OV2XMP
         interval = config.heartbeat_interval if self.accepted else config.boot_retry_interval

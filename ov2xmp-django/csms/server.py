@@ -32,9 +32,8 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from chargepoints.models import CHARGE_POINT_ID_PATTERN, ChargePoint, RegistrationStatus
-from chargepoints.services import chargepoint_connect, chargepoint_disconnect
-from commands.services import EXECUTE_MESSAGE, command_route, commands_take_held
-from core.time import utc_now
+from chargepoints.services import ConnectionReport
+from commands.services import EXECUTE_MESSAGE, command_route
 from csms.batching import FrequentWrites
 from csms.charge_point import CsmsChargePoint, LoggedConnection, db
 from csms.commands import command_execute
@@ -220,9 +219,7 @@ class CsmsServer:
 
     async def _deliver_held(self, charge_point_id: str, live: LiveConnection) -> None:
         assert live.charge_point is not None
-        for command_id in await db(commands_take_held)(
-            charge_point_id=charge_point_id, at=utc_now()
-        ):
+        for command_id in await self.writes.held_commands.submit(charge_point_id):
             spawn(
                 live.tasks,
                 command_execute(live.charge_point, command_id),
@@ -276,9 +273,7 @@ class CsmsServer:
             if self.connections.get(charge_point_id) is live:
                 del self.connections[charge_point_id]
             try:
-                await db(chargepoint_disconnect)(
-                    charge_point_id=charge_point_id, connection_id=live.connection_id, at=utc_now()
-                )
+                await self.writes.disconnects.submit((charge_point_id, live.connection_id))
                 # Commands of this connection: the one sent fails, the waiting
                 # ones are routed again (after the disconnect is on record).
                 for task in list(live.tasks):
@@ -298,7 +293,7 @@ class CsmsServer:
         if forwarded and settings.TRUST_PROXY_HEADERS:
             # Behind Caddy the socket's peer is the proxy; the charger is the first hop.
             remote = (forwarded.split(",")[0].strip(),)
-        charge_point = await db(chargepoint_connect)(
+        report = ConnectionReport(
             charge_point_id=charge_point_id,
             ocpp_version=charge_point_class.ocpp_version,
             connection_id=live.connection_id,
@@ -306,15 +301,15 @@ class CsmsServer:
             registration_status_if_new=RegistrationStatus.PENDING
             if policy == "pending"
             else RegistrationStatus.ACCEPTED,
-            at=utc_now(),
             csms_channel=self.channel,
         )
+        registration_status = await self.writes.connects.submit(report)
         logger.info(
             "%s: connected from %s with OCPP %s (%s)",
             charge_point_id,
-            charge_point.remote_address,
+            report.remote_address,
             charge_point_class.ocpp_version,
-            charge_point.registration_status,
+            registration_status,
         )
         connection = LoggedConnection(
             websocket,
@@ -325,7 +320,7 @@ class CsmsServer:
         ocpp_charge_point: Any = charge_point_class(
             charge_point_id,
             connection,
-            registration_status=charge_point.registration_status,
+            registration_status=registration_status,
             writes=self.writes,
         )
         ocpp_charge_point.on_ready = lambda: spawn(

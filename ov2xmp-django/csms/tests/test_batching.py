@@ -17,16 +17,17 @@ class BlockingWrite:
         self.release = threading.Event()
         self.entered = threading.Event()
 
-    def __call__(self, items: list[str]) -> None:
+    def __call__(self, items: list[str]) -> list[str]:
         self.entered.set()
         if not self.batches:
             self.release.wait(10)
         if "bad" in items:
             raise ValueError("bad item")
         self.batches.append(list(items))
+        return [item.upper() for item in items]
 
 
-async def started(write: BlockingWrite, batcher: Batcher[str], item: str) -> asyncio.Task[None]:
+async def started(write: BlockingWrite, batcher: Batcher[str, str], item: str) -> asyncio.Task[str]:
     task = asyncio.create_task(batcher.submit(item))
     await asyncio.to_thread(write.entered.wait, 10)
     return task
@@ -34,24 +35,25 @@ async def started(write: BlockingWrite, batcher: Batcher[str], item: str) -> asy
 
 async def test_items_arriving_during_a_write_are_written_together():
     write = BlockingWrite()
-    batcher: Batcher[str] = Batcher(write, name="test")
+    batcher: Batcher[str, str] = Batcher(write, name="test")
     first = await started(write, batcher, "a")
     rest = [asyncio.create_task(batcher.submit(item)) for item in "bcde"]
     await asyncio.sleep(0.05)
     write.release.set()
-    await asyncio.gather(first, *rest)
+    results = await asyncio.gather(first, *rest)
     assert write.batches == [["a"], ["b", "c", "d", "e"]]
+    assert results == ["A", "B", "C", "D", "E"]  # each caller gets its own item's result
     await batcher.close()
 
 
 async def test_a_failing_item_fails_alone(caplog):
     write = BlockingWrite()
-    batcher: Batcher[str] = Batcher(write, name="test")
+    batcher: Batcher[str, str] = Batcher(write, name="test")
     first = await started(write, batcher, "a")
     good, bad, other = (asyncio.create_task(batcher.submit(item)) for item in ("b", "bad", "c"))
     await asyncio.sleep(0.05)
     write.release.set()
-    await asyncio.gather(first, good, other)
+    assert await asyncio.gather(first, good, other) == ["A", "B", "C"]
     with pytest.raises(ValueError, match="bad item"):
         await bad
     assert write.batches == [["a"], ["b"], ["c"]]
@@ -61,7 +63,7 @@ async def test_a_failing_item_fails_alone(caplog):
 
 async def test_closing_cancels_whoever_still_waits():
     write = BlockingWrite()
-    batcher: Batcher[str] = Batcher(write, name="test")
+    batcher: Batcher[str, str] = Batcher(write, name="test")
     in_flight = await started(write, batcher, "a")
     queued = asyncio.create_task(batcher.submit("b"))
     await asyncio.sleep(0.05)
@@ -74,7 +76,7 @@ async def test_closing_cancels_whoever_still_waits():
 
 async def test_a_caller_that_gives_up_does_not_stop_the_others():
     write = BlockingWrite()
-    batcher: Batcher[str] = Batcher(write, name="test")
+    batcher: Batcher[str, str] = Batcher(write, name="test")
     first = await started(write, batcher, "a")
     leaving = asyncio.create_task(batcher.submit("b"))
     staying = asyncio.create_task(batcher.submit("c"))
@@ -89,7 +91,7 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others():
 
 async def test_a_failure_whose_caller_has_gone_is_logged(caplog):
     write = BlockingWrite()
-    batcher: Batcher[str] = Batcher(write, name="test")
+    batcher: Batcher[str, str] = Batcher(write, name="test")
     first = await started(write, batcher, "a")
     leaving = asyncio.create_task(batcher.submit("bad"))
     await asyncio.sleep(0.05)
