@@ -27,6 +27,7 @@ from chargepoints.services import (
     security_event_record,
 )
 from core.time import format_timestamp, parse_timestamp, utc_now
+from csms import validation
 from csms.message_log import MessageLog
 from files.firmware import firmware_update_record_status
 from files.services import file_request_record_upload_status
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 # thread and back, which costs more than validating a typical payload, and
 # makes validation queue behind the handlers' database work in that pool.
 library_messages.ASYNC_VALIDATION = False
+# And with schemas compiled to Python, which are many times faster.
+validation.install()
 
 logger = logging.getLogger(__name__)
 

@@ -145,9 +145,7 @@ def test_statements_do_not_grow_with_the_batch(count):
     boot = BootInfo(vendor="V", model="M")
     counts = {
         "connect known": statements(
-            lambda: chargepoints_connect(
-                reports=[connecting(id, f"c-{id}") for id in known], at=T0
-            )
+            lambda: chargepoints_connect(reports=[connecting(id, f"c-{id}") for id in known], at=T0)
         ),
         "connect unknown": statements(
             lambda: chargepoints_connect(
