@@ -38,10 +38,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fleet import Charger, LoadResult, Plan, charger_ids, run_fleet
+from fleet import Charger, LoadResult, Plan, charger_ids, percentile, run_fleet
 from servers import (
     Api,
     Server,
+    cpu_seconds,
+    postgres_cpu_seconds,
     postgres_or_none,
     redis_or_none,
     rss_kib,
@@ -58,7 +60,16 @@ def ms(seconds: float) -> str:
 
 
 def load(server: Server, arguments: argparse.Namespace, *, period: float) -> LoadResult:
-    return run_fleet(
+    used: dict[str, float] = {}
+
+    def measure_cpu() -> None:
+        # Over the measured window only: connecting and booting are not in it.
+        server_before, database_before = cpu_seconds(server.pid), postgres_cpu_seconds()
+        time.sleep(arguments.duration)
+        used["server"] = cpu_seconds(server.pid) - server_before
+        used["database"] = postgres_cpu_seconds() - database_before
+
+    result = run_fleet(
         Plan(
             url=server.url,
             start_at=time.time() + arguments.warmup,
@@ -68,7 +79,10 @@ def load(server: Server, arguments: argparse.Namespace, *, period: float) -> Loa
         ),
         chargers=arguments.chargers,
         processes=arguments.processes,
+        while_running=measure_cpu,
     )
+    result.server_cpu, result.database_cpu = used.get("server", 0.0), used.get("database", 0.0)
+    return result
 
 
 def with_server(start: Callable[[], Server], work: Callable[[Server], Any]) -> Any:
@@ -100,13 +114,17 @@ def scenario_throughput(arguments: argparse.Namespace) -> None:
         for name, start in servers
     }
     print("\nSaturated (back to back):\n")
-    print("| server | replies/s | p50 ms | p99 ms | max ms | errors | rate vs baseline |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| server | replies/s | p50 ms | p99 ms | max ms | errors | rate vs baseline "
+        "| CPU ms per reply: server / PostgreSQL |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, result in saturated.items():
         print(
             f"| {name} | {result.rate:,.0f} | {result.percentile(0.5):.1f} | "
             f"{result.percentile(0.99):.1f} | {result.slowest:.1f} | {result.errors} | "
-            f"{result.rate / baseline_rate:.0%} |"
+            f"{result.rate / baseline_rate:.0%} | {result.cpu_per_reply(result.server_cpu):.2f} / "
+            f"{result.cpu_per_reply(result.database_cpu):.2f} |"
         )
     print(
         f"\nPaced at {arguments.paced_share:.0%} of the baseline's saturated rate "
@@ -120,6 +138,18 @@ def scenario_throughput(arguments: argparse.Namespace) -> None:
             f"{result.percentile(0.5):.1f} | {result.percentile(0.99):.1f} | "
             f"{result.slowest:.1f} | {result.errors} |"
         )
+    print("\nReply latency by message, ms (p50 / p99), saturated and paced:\n")
+    print(
+        "| message | " + " | ".join(f"{name} saturated | {name} paced" for name in saturated) + " |"
+    )
+    print("| --- |" + " --- | --- |" * len(saturated))
+    runs = [run for name in saturated for run in (saturated[name], paced[name])]
+    for action in sorted({action for run in runs for action in run.actions}):
+        cells = []
+        for run in runs:
+            latencies = run.by_action().get(action, [])
+            cells.append(f"{percentile(latencies, 0.5):.1f} / {percentile(latencies, 0.99):.1f}")
+        print(f"| {action} | " + " | ".join(cells) + " |")
     ours = paced["ov2xmp"]
     kept_up = ours.rate >= 0.95 * offered and ours.percentile(0.99) < PACED_P99_TARGET_MS
     print(

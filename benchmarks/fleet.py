@@ -169,7 +169,7 @@ async def _one(
     booted: Any,
     dropping: Dropping,
 ) -> dict:
-    outcome: dict[str, Any] = {"latencies": [], "errors": 0}
+    outcome: dict[str, Any] = {"latencies": [], "actions": [], "errors": 0}
     async with wave:
         await charger.connect()
     try:
@@ -193,8 +193,9 @@ async def _one(
                 if time.time() >= deadline:
                     break
             try:
-                _, elapsed = await charger.next_message(charging)
+                action, elapsed = await charger.next_message(charging)
                 outcome["latencies"].append(elapsed)
+                outcome["actions"].append(action)
             except Exception:
                 outcome["errors"] += 1
         if plan.hold_until:
@@ -274,6 +275,7 @@ async def _fleet(
     results.put(
         {
             "latencies": [value for o in done for value in o["latencies"]],
+            "actions": [value for o in done for value in o["actions"]],
             "errors": sum(o["errors"] for o in done) + len(failed),
             "settled": [o["settled"] for o in done if "settled" in o],
             "attempts": [o["attempts"] for o in done if "attempts" in o],
@@ -296,6 +298,15 @@ class LoadResult:
     latencies: list[float]
     settled: list[float]
     attempts: list[int]
+    # The action of each reply in ``latencies``, in the same order.
+    actions: list[str] = dataclasses.field(default_factory=list)
+    # CPU seconds over the measured window, when measured.
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
+
+    def cpu_per_reply(self, seconds: float) -> float:
+        """In ms."""
+        return seconds * 1000 / self.messages if self.messages else float("nan")
 
     @property
     def rate(self) -> float:
@@ -303,14 +314,25 @@ class LoadResult:
 
     def percentile(self, share: float) -> float:
         """Reply latency in ms."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+        return percentile(self.latencies, share)
+
+    def by_action(self) -> dict[str, list[float]]:
+        latencies: dict[str, list[float]] = {}
+        for action, latency in zip(self.actions, self.latencies, strict=True):
+            latencies.setdefault(action, []).append(latency)
+        return dict(sorted(latencies.items()))
 
     @property
     def slowest(self) -> float:
         return max(self.latencies, default=0.0) * 1000
+
+
+def percentile(latencies: list[float], share: float) -> float:
+    """Of latencies in seconds, in ms."""
+    if not latencies:
+        return float("nan")
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
 def charger_ids(count: int) -> list[str]:
@@ -362,6 +384,7 @@ def run_fleet(
         errors=sum(part["errors"] for part in parts),
         duration=plan.duration,
         latencies=[value for part in parts for value in part["latencies"]],
+        actions=[value for part in parts for value in part["actions"]],
         settled=[value for part in parts for value in part["settled"]],
         attempts=[value for part in parts for value in part["attempts"]],
     )

@@ -26,7 +26,7 @@ from chargepoints.models import (
     VariableMonitor,
 )
 from commands.models import Command
-from core.db import update_each
+from core.db import insert_rows, update_each
 from core.time import utc_now
 
 
@@ -252,24 +252,27 @@ class StatusReport:
 
 
 @transaction.atomic
-def connector_record_statuses(*, reports: Sequence[StatusReport]) -> list[StatusNotification]:
+def connector_record_statuses(*, reports: Sequence[StatusReport]) -> None:
     """Keep reported statuses in the history, and each as the current status of
     its charger or connector, unless a newer one is already known: chargers
     resend queued notifications after a reconnect, out of order. Many chargers'
     reports at once cost a few statements, not a few per report."""
-    notifications = StatusNotification.objects.bulk_create(
-        StatusNotification(
-            charge_point_id=report.charge_point_id,
-            evse_id=report.evse_id,
-            connector_id=report.connector_id,
-            status=report.status,
-            error_code=report.error_code,
-            info=report.info,
-            vendor_id=report.vendor_id,
-            vendor_error_code=report.vendor_error_code,
-            timestamp=report.timestamp,
-        )
-        for report in reports
+    insert_rows(
+        StatusNotification,
+        [
+            {
+                "charge_point_id": report.charge_point_id,
+                "evse_id": report.evse_id,
+                "connector_id": report.connector_id,
+                "status": report.status,
+                "error_code": report.error_code,
+                "info": report.info,
+                "vendor_id": report.vendor_id,
+                "vendor_error_code": report.vendor_error_code,
+                "timestamp": report.timestamp,
+            }
+            for report in reports
+        ],
     )
     for report in reports:
         if report.evse_id == 0:
@@ -281,7 +284,7 @@ def connector_record_statuses(*, reports: Sequence[StatusReport]) -> list[Status
 
     of_connectors = [report for report in reports if report.evse_id != 0]
     if not of_connectors:
-        return notifications
+        return
     connectors = {
         (connector.evse.charge_point_id, connector.evse.evse_id, connector.connector_id): connector
         for connector in Connector.objects.select_for_update(of=("self",))
@@ -314,7 +317,6 @@ def connector_record_statuses(*, reports: Sequence[StatusReport]) -> list[Status
             changed[connector.pk] = connector
     if changed:
         update_each(Connector, changed.values(), [*CURRENT_STATUS_FIELDS, "info", "updated_at"])
-    return notifications
 
 
 def security_event_record(

@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from core.time import utc_now
-from ocpp_messages.models import Direction, MessageType, OcppMessage
+from ocpp_messages.models import Direction, MessageType
 from ocpp_messages.services import ocpp_messages_record
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class MessageLog:
     def __init__(self, *, flush_seconds: float, batch_size: int = 500) -> None:
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
-        self._pending: list[OcppMessage] = []
+        self._pending: list[dict[str, Any]] = []
         self._batch_full = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -76,18 +76,18 @@ class MessageLog:
         if kind in (MessageType.CALL_RESULT, MessageType.CALL_ERROR) and action_for is not None:
             action = action_for.pop(unique_id, "")
         self._pending.append(
-            OcppMessage(
-                charge_point_id=charge_point_id,
-                direction=direction,
-                message_type=kind,
-                unique_id=unique_id[:64],
-                action=action[:64],
-                payload=payload,
-                error_code=error_code[:64],
-                raw=frame if kind is None else "",
-                ocpp_version=ocpp_version,
-                timestamp=utc_now(),
-            )
+            {
+                "charge_point_id": charge_point_id,
+                "direction": direction,
+                "message_type": kind,
+                "unique_id": unique_id[:64],
+                "action": action[:64],
+                "payload": payload,
+                "error_code": error_code[:64],
+                "raw": frame if kind is None else "",
+                "ocpp_version": ocpp_version,
+                "timestamp": utc_now(),
+            }
         )
         if len(self._pending) > MAX_BACKLOG:
             overflow = len(self._pending) - MAX_BACKLOG

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
-from core.db import update_each
+from core.db import insert_rows, update_each
 from core.time import utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
@@ -243,12 +243,13 @@ class MeterValuesReport:
 
 
 @db_transaction.atomic
-def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> list[MeterValue]:
+def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
     """Store the readings of MeterValues messages (of many chargers at once, in
     a few statements), each linked to its transaction when it is known.
     Readings for an unknown transaction are kept, unlinked, and logged. Samples
     already stored are left out: MeterValues has no other guard against a
-    charger resending a message whose answer it missed."""
+    charger resending a message whose answer it missed. Returns how many
+    samples were stored."""
     sessions = _transactions_for_update(
         {
             (r.charge_point_id, r.ocpp_transaction_id)
@@ -256,7 +257,7 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> list[MeterVa
             if r.ocpp_transaction_id is not None
         }
     )
-    rows: list[MeterValue] = []
+    rows: list[dict[str, Any]] = []
     readings_of: list[tuple[Transaction, list[MeterReading]]] = []
     for report in reports:
         session = None
@@ -280,9 +281,9 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> list[MeterVa
     fresh = _not_yet_stored(rows)
     if len(fresh) < len(rows):
         logger.info("%d meter value(s) already stored, not added again", len(rows) - len(fresh))
-    created = MeterValue.objects.bulk_create(fresh)
+    insert_rows(MeterValue, fresh)
     _advance_last_readings(readings_of)
-    return created
+    return len(fresh)
 
 
 def _transactions_for_update(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Transaction]:
@@ -304,24 +305,26 @@ def _meter_rows(
     connector_id: int | None,
     transaction: Transaction | None,
     readings: list[MeterReading],
-) -> list[MeterValue]:
+) -> list[dict[str, Any]]:
+    """One row ({field: value}) per sampled value."""
+    transaction_id = None if transaction is None else transaction.pk
     return [
-        MeterValue(
-            charge_point_id=charge_point_id,
-            transaction=transaction,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            timestamp=reading.timestamp,
-            measurand=sample.measurand,
-            phase=sample.phase,
-            unit=sample.unit,
-            context=sample.context,
-            location=sample.location,
-            format=sample.format,
-            value=sample.value,
-            signed_meter_value=sample.signed_meter_value,
-            numeric_value=_numeric(sample),
-        )
+        {
+            "charge_point_id": charge_point_id,
+            "transaction_id": transaction_id,
+            "evse_id": evse_id,
+            "connector_id": connector_id,
+            "timestamp": reading.timestamp,
+            "measurand": sample.measurand,
+            "phase": sample.phase,
+            "unit": sample.unit,
+            "context": sample.context,
+            "location": sample.location,
+            "format": sample.format,
+            "value": sample.value,
+            "signed_meter_value": sample.signed_meter_value,
+            "numeric_value": _numeric(sample),
+        }
         for reading in readings
         for sample in reading.sampled_values
     ]
@@ -330,14 +333,15 @@ def _meter_rows(
 def _record_readings(*, transaction: Transaction, readings: list[MeterReading]) -> None:
     """Readings sent along with a stop or a TransactionEvent (these messages
     have their own guard against a resend)."""
-    MeterValue.objects.bulk_create(
+    insert_rows(
+        MeterValue,
         _meter_rows(
             charge_point_id=transaction.charge_point_id,
             evse_id=transaction.evse_id,
             connector_id=transaction.connector_id,
             transaction=transaction,
             readings=readings,
-        )
+        ),
     )
     _advance_last_readings([(transaction, readings)])
 
@@ -358,19 +362,19 @@ SAMPLE_IDENTITY = (
 )
 
 
-def _not_yet_stored(rows: list[MeterValue]) -> list[MeterValue]:
+def _not_yet_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows that are neither stored already nor repeated within ``rows``."""
     if not rows:
         return rows
     seen = set(
         MeterValue.objects.filter(
-            charge_point_id__in={row.charge_point_id for row in rows},
-            timestamp__in={row.timestamp for row in rows},
+            charge_point_id__in={row["charge_point_id"] for row in rows},
+            timestamp__in={row["timestamp"] for row in rows},
         ).values_list(*SAMPLE_IDENTITY)
     )
     fresh = []
     for row in rows:
-        identity = tuple(getattr(row, field) for field in SAMPLE_IDENTITY)
+        identity = tuple(row[field] for field in SAMPLE_IDENTITY)
         if identity not in seen:
             seen.add(identity)
             fresh.append(row)

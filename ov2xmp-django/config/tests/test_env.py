@@ -197,7 +197,11 @@ def test_postgres_url():
     assert database["PASSWORD"] == "p@ss"
     assert database["HOST"] == "db.example"
     assert database["PORT"] == "5432"
-    assert database["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 20}, "sslmode": "require"}
+    assert database["OPTIONS"] == {
+        "pool": {"min_size": 1, "max_size": 20},
+        "server_side_binding": True,
+        "sslmode": "require",
+    }
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql", "POSTGRES"])
@@ -243,6 +247,6 @@ def test_unsupported_scheme_names_the_variable():
 
 def test_postgresql_connections_come_from_a_pool_of_the_chosen_size():
     database = database_from_url("postgres://u@h/name", pool_size=3)
-    assert database["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 3}}
+    assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 3}
     # Django refuses persistent connections beside a pool.
     assert database["CONN_MAX_AGE"] == 0

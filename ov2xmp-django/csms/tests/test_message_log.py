@@ -67,7 +67,7 @@ def test_a_full_backlog_drops_the_oldest_frames(monkeypatch, caplog):
         record(log, f'[2, "{unique_id}", "Heartbeat", {{}}]')
     assert log.dropped == 2
     assert "dropped" in caplog.text
-    assert [m.unique_id for m in log._pending] == ["c", "d", "e"]
+    assert [m["unique_id"] for m in log._pending] == ["c", "d", "e"]
 
 
 async def test_every_kind_of_frame_is_stored_as_logged():

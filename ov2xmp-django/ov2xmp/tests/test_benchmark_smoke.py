@@ -38,14 +38,20 @@ def test_every_scenario_runs_and_prints_its_figures():
     }  # heading → its text
     assert set(sections) == {"throughput", "connections", "storm", "command"}, output
 
-    saturated, paced = table_rows(sections["throughput"])
-    # Saturated: server, replies/s, p50, p99, max, errors, ratio; paced: server,
-    # replies/s, share of offered, p50, p99, max, errors.
+    saturated, paced, by_message = table_rows(sections["throughput"])
+    # Saturated: server, replies/s, p50, p99, max, errors, ratio, CPU; paced:
+    # server, replies/s, share of offered, p50, p99, max, errors.
     for table, errors_column in ((saturated, 5), (paced, 6)):
         assert [row[0] for row in table] == ["baseline", "ov2xmp"], output
         for row in table:
             assert float(row[1].replace(",", "")) > 0, output
             assert row[errors_column] == "0", output
+    for row in saturated:  # CPU per reply measured: server / PostgreSQL
+        server_cpu, _database_cpu = (float(value) for value in row[7].split(" / "))
+        assert server_cpu > 0, output
+    # Latency by message: each kind the fleet sends, p50 / p99 in each of four runs.
+    assert {row[0] for row in by_message} >= {"Heartbeat", "MeterValues"}, output
+    assert all(len(row) == 5 and " / " in row[1] for row in by_message), output
     assert "ours at 50% of the baseline:" in sections["throughput"]
 
     (connections,) = table_rows(sections["connections"])
