@@ -47,6 +47,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and the processes it started."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):  # ended meanwhile
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    family, total = {pid}, 0.0
+    for child in sorted(parents):  # a child's pid is usually above its parent's
+        if parents[child] in family:
+            family.add(child)
+    for member in family:
+        try:
+            total += cpu_seconds(member)
+        except (OSError, IndexError):
+            continue
+    return total
+
+
 def postgres_cpu_seconds() -> float:
     """CPU time used so far by every PostgreSQL process on this machine."""
     total = 0.0
@@ -182,15 +204,25 @@ def ours_environment(postgres_url: str | None) -> tuple[dict[str, str], list[Any
     return env, cleanup
 
 
-def start_ours(postgres_url: str | None, *, embedded: bool = False) -> Server:
-    """`ov2xmp csms` (chargers only), or with ``embedded`` `ov2xmp up` (the
+def start_ours(
+    postgres_url: str | None,
+    *,
+    embedded: bool = False,
+    processes: int = 1,
+    redis_url: str | None = None,
+) -> Server:
+    """`ov2xmp csms` (chargers only; in ``processes`` processes, over Redis at
+    ``redis_url``, when more than one), or with ``embedded`` `ov2xmp up` (the
     API too, on an in-memory channel layer)."""
     env, cleanup = ours_environment(postgres_url)
     ocpp, api = free_port(), free_port()
+    if processes > 1:
+        assert redis_url, "several csms processes need Redis"
+        env["OV2XMP_REDIS_URL"] = redis_url
     argv = (
         [OV2XMP, "up", "--api-port", str(api), "--ftp-port", str(free_port())]
         if embedded
-        else [OV2XMP, "csms"]
+        else [OV2XMP, "csms", "--processes", str(processes)]
     )
     process = start_process("ov2xmp", [*argv, "--ocpp-port", str(ocpp)], env, READY)
     server = Server("ov2xmp", [process], f"ws://127.0.0.1:{ocpp}/ws/ocpp/", cleanup=cleanup)

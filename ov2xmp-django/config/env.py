@@ -219,6 +219,7 @@ class PlatformSettings:
     bind: str
     api_port: int
     ocpp_port: int
+    csms_processes: int
     unknown_chargers: str
     heartbeat_interval: int
     boot_retry_interval: int

@@ -219,6 +219,8 @@ OV2XMP = PlatformSettings(
     bind=env.text_or("BIND", "127.0.0.1"),
     api_port=env.integer("API_PORT", 8000, minimum=0, maximum=65535),
     ocpp_port=env.integer("OCPP_PORT", 9000, minimum=0, maximum=65535),
+    # `ov2xmp csms` in this many processes on the OCPP port (needs Redis).
+    csms_processes=env.integer("CSMS_PROCESSES", 1, minimum=1, maximum=64),
     # What to do with a charger id the platform does not know.
     unknown_chargers=env.choice("UNKNOWN_CHARGERS", "accept", ["accept", "pending", "reject"]),
     heartbeat_interval=env.integer("HEARTBEAT_INTERVAL", 300, minimum=1),

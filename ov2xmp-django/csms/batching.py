@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
 from chargepoints.services import (
     BootInfo,
@@ -46,6 +48,9 @@ Result = TypeVar("Result")
 
 # An upper bound, so that one batch's statements stay of a sensible size.
 MAX_BATCH = 500
+# Threads for FrequentWrites: more than it has batchers, and each batcher has
+# at most one batch in flight, so no batch waits for a thread.
+BATCH_THREADS = 16
 
 
 class Batcher(Generic[Item, Result]):
@@ -55,8 +60,14 @@ class Batcher(Generic[Item, Result]):
     raises what writing it raised: a batch that fails is written again item by
     item, so one bad item fails alone."""
 
-    def __init__(self, write: Callable[[list[Item]], Sequence[Result]], *, name: str) -> None:
-        self._write = db(write)
+    def __init__(
+        self,
+        write: Callable[[list[Item]], Sequence[Result]],
+        *,
+        name: str,
+        executor: ThreadPoolExecutor | None = None,
+    ) -> None:
+        self._write = db(write, executor=executor)
         self._name = name
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._arrived = asyncio.Event()
@@ -158,28 +169,37 @@ class FrequentWrites:
     """The batchers of one csms process, shared by all its connections."""
 
     def __init__(self) -> None:
+        # Threads of their own, one per batcher (each writes one batch at a
+        # time): in the loop's shared pool, a burst of slower per-message work
+        # (StartTransaction, say) queued ahead of them delayed every heartbeat.
+        self._executor = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="batch-writes")
+        batcher = functools.partial(Batcher, executor=self._executor)
         # A new connection → its charger's registration status.
-        self.connects: Batcher[ConnectionReport, str] = Batcher(_connects, name="connects")
+        self.connects: Batcher[ConnectionReport, str] = batcher(_connects, name="connects")
         # (charger id, boot info) → the charger's registration status.
-        self.boots: Batcher[tuple[str, BootInfo], str] = Batcher(_boots, name="boots")
+        self.boots: Batcher[tuple[str, BootInfo], str] = batcher(_boots, name="boots")
         # (charger id, connection id) of connections that ended.
-        self.disconnects: Batcher[tuple[str, str], None] = Batcher(
+        self.disconnects: Batcher[tuple[str, str], None] = batcher(
             _none_each(_disconnects), name="disconnects"
         )
         # charger id → the ids of its held commands, now taken.
-        self.held_commands: Batcher[str, list[uuid.UUID]] = Batcher(
+        self.held_commands: Batcher[str, list[uuid.UUID]] = batcher(
             _held_commands, name="held commands"
         )
-        self.heartbeats: Batcher[str, None] = Batcher(_none_each(_heartbeats), name="heartbeats")
-        self.seen: Batcher[str, None] = Batcher(_none_each(_seen), name="last seen")
-        self.statuses: Batcher[StatusReport, None] = Batcher(
+        self.heartbeats: Batcher[str, None] = batcher(_none_each(_heartbeats), name="heartbeats")
+        self.seen: Batcher[str, None] = batcher(_none_each(_seen), name="last seen")
+        self.statuses: Batcher[StatusReport, None] = batcher(
             _none_each(lambda reports: connector_record_statuses(reports=reports)),
             name="statuses",
         )
-        self.meter_values: Batcher[MeterValuesReport, None] = Batcher(
+        self.meter_values: Batcher[MeterValuesReport, None] = batcher(
             _none_each(lambda reports: meter_values_record(reports=reports)), name="meter values"
         )
 
     async def close(self) -> None:
-        for batcher in vars(self).values():
+        for batcher in self.batchers():
             await batcher.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def batchers(self) -> list[Batcher[Any, Any]]:
+        return [value for value in vars(self).values() if isinstance(value, Batcher)]

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -28,7 +29,7 @@ from chargepoints.services import (
     security_event_record,
 )
 from core.time import format_timestamp, parse_timestamp, utc_now
-from csms import validation
+from csms import key_case, validation
 from csms.message_log import MessageLog
 from files.firmware import firmware_update_record_status
 from files.services import file_request_record_upload_status
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 library_messages.ASYNC_VALIDATION = False
 # And with schemas compiled to Python, which are many times faster.
 validation.install()
+# Payload keys converted (camelCase ↔ snake_case) once per key, not per message.
+key_case.install()
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +57,15 @@ LAST_SEEN_WRITE_SECONDS = 30.0
 MAX_OPEN_CALLS = 64
 
 
-def db(function: Callable[..., Any]) -> SyncToAsync[..., Any]:
+def db(
+    function: Callable[..., Any], *, executor: ThreadPoolExecutor | None = None
+) -> SyncToAsync[..., Any]:
     """Run a sync service from a handler: on a thread of the event loop's
-    pool, so that different chargers' database work overlaps (one charger's
-    messages are still handled one at a time, in order), with stale database
-    connections closed first, as Django does per request."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    pool (or of ``executor``), so that different chargers' database work
+    overlaps (one charger's messages are still handled one at a time, in
+    order), with stale database connections closed first, as Django does per
+    request."""
+    return database_sync_to_async(function, thread_sensitive=False, executor=executor)
 
 
 class WebSocketLike(Protocol):

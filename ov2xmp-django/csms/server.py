@@ -109,11 +109,14 @@ class CsmsServer:
         port: int,
         ssl_context: ssl.SSLContext | None = None,
         message_log: MessageLog | None = None,
+        reuse_port: bool = False,
     ) -> None:
         config = settings.OV2XMP
         self.host = host
         self.port = port
         self._ssl_context = ssl_context
+        # Several csms processes listening on one port (ov2xmp csms --processes).
+        self._reuse_port = reuse_port
         self.message_log = message_log or MessageLog(flush_seconds=config.message_log_flush_seconds)
         self.writes = FrequentWrites()
         self._server: Server | None = None
@@ -156,6 +159,7 @@ class CsmsServer:
             # asyncio's default backlog of 100, the kernel drops the other
             # SYNs and those chargers retry after 1, 3, 7, 15, 31, 63 s.
             backlog=LISTEN_BACKLOG,
+            reuse_port=self._reuse_port,
         )
         policy = config.unknown_chargers
         logger.info("CSMS listening on %s (unknown chargers: %s)", self.url, policy)

@@ -63,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         ocpp=True,
         ftp=True,
     )
-    network_flags(commands.add_parser("csms", help="run the OCPP server"), ocpp=True)
+    csms = commands.add_parser("csms", help="run the OCPP server")
+    network_flags(csms, ocpp=True)
+    csms.add_argument(
+        "--processes",
+        type=int,
+        help="csms processes sharing the OCPP port; > 1 needs Redis [OV2XMP_CSMS_PROCESSES, 1]",
+    )
     network_flags(commands.add_parser("web", help="run the API and admin"), api=True)
     network_flags(commands.add_parser("ftp", help="run the FTP server for uploads"), ftp=True)
     network_flags(
@@ -86,6 +92,7 @@ def apply_flags(arguments: argparse.Namespace) -> None:
         ("ftp_port", "OV2XMP_FTP_PORT"),
         ("http_files_port", "OV2XMP_HTTP_FILES_PORT"),
         ("data_dir", "OV2XMP_DATA_DIR"),
+        ("processes", "OV2XMP_CSMS_PROCESSES"),
     ):
         value = getattr(arguments, flag, None)
         if value is not None:

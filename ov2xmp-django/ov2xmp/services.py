@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import queue
 import signal
 import sys
+import time
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -189,25 +193,115 @@ def serve_asgi(*, with_csms: bool, files_only: bool = False) -> None:
 
 
 def run_csms() -> None:
-    """The OCPP server alone (one of possibly several csms processes)."""
+    """The OCPP server alone (one of possibly several csms processes): in this
+    process, or in ``OV2XMP_CSMS_PROCESSES`` processes sharing the port."""
+    config = settings.OV2XMP
+    if config.csms_processes > 1:
+        run_csms_processes(config.csms_processes)
+        return
+    try:
+        asyncio.run(_serve_csms(reuse_port=False, ready=None))
+    except OSError as error:
+        sys.exit(f"ov2xmp: cannot listen for OCPP on {config.bind}:{config.ocpp_port}: {error}")
+
+
+async def _serve_csms(*, reuse_port: bool, ready: Any) -> None:
+    """Serve until SIGINT or SIGTERM. With ``ready`` (a queue), report the
+    address there instead of printing the banner."""
     from csms.server import CsmsServer
 
     config = settings.OV2XMP
-
-    async def serve() -> None:
-        server = CsmsServer(host=config.bind, port=config.ocpp_port)
-        await server.start()
+    server = CsmsServer(host=config.bind, port=config.ocpp_port, reuse_port=reuse_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    if ready is None:
         print(banner(api=None, ocpp=server.url), flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-        logger.info("stopping: closing charger connections")
-        await server.stop()
+    else:
+        ready.put(server.url)
+    await stop.wait()
+    logger.info("stopping: closing charger connections")
+    await server.stop()
 
+
+# A child that ends this soon after it started is failing (its port is taken,
+# its database unreachable): restarting it would only repeat the failure.
+CSMS_CHILD_MIN_LIFETIME = 10.0
+CSMS_CHILD_READY_TIMEOUT = 60.0
+
+
+def run_csms_processes(count: int) -> None:
+    """``count`` csms processes on one port (SO_REUSEPORT: the kernel spreads
+    new connections among them), to use more than one core. Each is a csms
+    process of its own, with its own channel, as in distributed mode, so
+    commands need the Redis channel layer. A child that dies is restarted;
+    SIGINT or SIGTERM stops them all."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    config = settings.OV2XMP
+    if not settings.REDIS_URL:
+        sys.exit(
+            "ov2xmp: OV2XMP_CSMS_PROCESSES > 1 needs OV2XMP_REDIS_URL: commands reach "
+            "the process holding a charger over the Redis channel layer"
+        )
+    if config.ocpp_port == 0:
+        sys.exit("ov2xmp: OV2XMP_CSMS_PROCESSES > 1 needs a fixed OCPP port, not 0")
+    # Forked after settings are read and before any connection or thread exists.
+    context = multiprocessing.get_context("fork")
+    ready = context.Queue()
+
+    def start_child(number: int) -> Any:
+        child = context.Process(target=_csms_child, args=(ready,), name=f"csms-{number}")
+        child.start()
+        child.started_at = time.monotonic()  # type: ignore[attr-defined]
+        return child
+
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    children = {number: start_child(number) for number in range(count)}
+    url = ""
     try:
-        asyncio.run(serve())
+        for _ in range(count):
+            url = ready.get(timeout=CSMS_CHILD_READY_TIMEOUT)
+    except queue.Empty:
+        stopping = True
+        logger.error("csms processes did not all start within %g s", CSMS_CHILD_READY_TIMEOUT)
+    if not stopping:
+        print(banner(api=None, ocpp=url) + f"\n  ({count} csms processes)", flush=True)
+    failed = False
+    while not stopping:
+        wait([child.sentinel for child in children.values()], timeout=0.5)
+        for number, child in list(children.items()):
+            if child.is_alive() or stopping:
+                continue
+            lived = time.monotonic() - child.started_at
+            logger.error("csms process %s ended (exit code %s)", child.pid, child.exitcode)
+            if lived < CSMS_CHILD_MIN_LIFETIME:
+                failed = stopping = True
+                break
+            children[number] = start_child(number)
+    for child in children.values():
+        if child.is_alive():
+            os.kill(child.pid, signal.SIGTERM)
+    for child in children.values():
+        child.join()
+    if failed:
+        sys.exit(f"ov2xmp: a csms process failed within {CSMS_CHILD_MIN_LIFETIME:g} s of starting")
+
+
+def _csms_child(ready: Any) -> None:
+    config = settings.OV2XMP
+    try:
+        asyncio.run(_serve_csms(reuse_port=True, ready=ready))
     except OSError as error:
         sys.exit(f"ov2xmp: cannot listen for OCPP on {config.bind}:{config.ocpp_port}: {error}")
 

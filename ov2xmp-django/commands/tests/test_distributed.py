@@ -7,6 +7,7 @@ csms process holding the charger → charger, and back through PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from chargepoints.models import ChargePoint
 from commands.tests.charger import answering_charger
 from config.env import database_from_url
 from core.testing import free_port
@@ -92,7 +94,8 @@ class Api:
         return body
 
 
-def test_commands_cross_processes_through_redis_and_postgresql(tmp_path, database_url):
+def prepared_env(tmp_path, database_url: str) -> dict[str, str]:
+    """The services' environment, on a migrated database with a user."""
     redis_url = REDIS_URL.rsplit("/", 1)[0] + "/14"
     redis.Redis.from_url(redis_url).flushdb()
     env = service_env(tmp_path, OV2XMP_DATABASE_URL=database_url, OV2XMP_REDIS_URL=redis_url)
@@ -109,7 +112,26 @@ def test_commands_cross_processes_through_redis_and_postgresql(tmp_path, databas
         env,
     )
     assert created.returncode == 0, created.stderr
+    return env
 
+
+def logged_in(api_port: int) -> Api:
+    api = Api(f"http://127.0.0.1:{api_port}")
+    status, tokens = api.request("/api/token/", {"username": "ops", "password": "pw-ops-12345"})
+    assert status == 200, tokens
+    api.token = tokens["access"]
+    return api
+
+
+def stop_all(processes: list[Any]) -> list[int | None]:
+    return [
+        stop(process, signal.SIGTERM if process.args[1] != "worker" else signal.SIGINT)
+        for process in processes
+    ]
+
+
+def test_commands_cross_processes_through_redis_and_postgresql(tmp_path, database_url):
+    env = prepared_env(tmp_path, database_url)
     ports = {name: free_port() for name in ("a", "b", "api")}
     processes = [
         start(["csms", "--ocpp-port", str(ports["a"])], env, "Stop with Ctrl+C"),
@@ -118,14 +140,61 @@ def test_commands_cross_processes_through_redis_and_postgresql(tmp_path, databas
         start(["web", "--api-port", str(ports["api"])], env, "Stop with Ctrl+C"),
     ]
     try:
-        api = Api(f"http://127.0.0.1:{ports['api']}")
-        status, tokens = api.request("/api/token/", {"username": "ops", "password": "pw-ops-12345"})
-        assert status == 200, tokens
-        api.token = tokens["access"]
+        api = logged_in(ports["api"])
         asyncio.run(_scenario(api, *(f"ws://127.0.0.1:{ports[n]}/ws/ocpp/" for n in "ab")))
     finally:
-        for process in processes:
-            stop(process, signal.SIGTERM if process.args[1] != "worker" else signal.SIGINT)
+        stop_all(processes)
+
+
+def test_one_csms_command_in_several_processes_shares_the_port(tmp_path, database_url):
+    """``ov2xmp csms --processes 2``: the chargers spread over both processes
+    (one port), and each is reachable for commands wherever it landed."""
+    env = prepared_env(tmp_path, database_url)
+    ocpp_port, api_port = free_port(), free_port()
+    processes = [
+        start(
+            ["csms", "--processes", "2", "--ocpp-port", str(ocpp_port)],
+            env,
+            "(2 csms processes)",
+        ),
+        start(["worker", "--pool", "solo"], env, "ready."),
+        start(["web", "--api-port", str(api_port)], env, "Stop with Ctrl+C"),
+    ]
+    try:
+        api = logged_in(api_port)
+        url = f"ws://127.0.0.1:{ocpp_port}/ws/ocpp/"
+        channels = asyncio.run(_spread(api, url, database_url, 16))
+    finally:
+        exit_codes = stop_all(processes)
+    assert len(channels) == 2, channels  # both processes took chargers
+    assert exit_codes[0] == 0, exit_codes  # and stopped cleanly with their parent
+
+
+async def _spread(api: Api, url: str, database_url: str, count: int) -> set[str]:
+    """Connect ``count`` chargers at once, send each a Reset through the API;
+    the csms channels that held them."""
+    ids = [f"CP-P{n}" for n in range(count)]
+    async with contextlib.AsyncExitStack() as stack:
+        chargers = await asyncio.gather(
+            *(stack.enter_async_context(answering_charger(url, cid)) for cid in ids)
+        )
+        for charger_id, charger in zip(ids, chargers, strict=True):
+            body = {"charge_point": charger_id, "payload": RESET, "wait": 15}
+            status, answer = await asyncio.to_thread(
+                api.request, "/api/commands/ocpp16/Reset/", body
+            )
+            assert (status, answer["status"]) == (200, "Answered"), answer
+            assert charger.requests("Reset") == [RESET]
+        listed = await api.get(f"/api/chargepoints/?page_size={count}")
+        rows = {row["id"]: row for row in listed["results"]}
+        assert all(rows[cid]["is_connected"] for cid in ids), rows
+        with psycopg.connect(database_url) as connection:
+            held_by = connection.execute(
+                f"SELECT csms_channel FROM {ChargePoint._meta.db_table} WHERE id = ANY(%s)",
+                [ids],
+            ).fetchall()
+    assert all(channel for (channel,) in held_by), held_by
+    return {channel for (channel,) in held_by}
 
 
 async def _scenario(api: Api, url_a: str, url_b: str) -> None:

@@ -4,8 +4,11 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 
-from csms.batching import Batcher
+from chargepoints.models import ChargePoint
+from chargepoints.tests.factories import ChargePointFactory
+from csms.batching import Batcher, FrequentWrites
 
 
 class BlockingWrite:
@@ -104,3 +107,23 @@ async def test_a_failure_whose_caller_has_gone_is_logged(caplog):
         await asyncio.sleep(0.05)
     await batcher.close()
     assert "test: writing 'bad' failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_batched_writes_do_not_wait_behind_the_loops_shared_threads():
+    """A burst of per-message work (StartTransaction, say) fills the loop's
+    shared thread pool; heartbeats are still written and answered meanwhile."""
+    charger = await sync_to_async(ChargePointFactory)()
+    loop = asyncio.get_running_loop()
+    release = threading.Event()
+    busy = [loop.run_in_executor(None, release.wait, 10) for _ in range(64)]
+    writes = FrequentWrites()
+    try:
+        await asyncio.wait_for(writes.heartbeats.submit(charger.id), 5)
+        written = await ChargePoint.objects.aget(id=charger.id)
+        assert written.last_heartbeat_at is not None
+        assert not any(task.done() for task in busy)  # the shared pool was full throughout
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+        await writes.close()

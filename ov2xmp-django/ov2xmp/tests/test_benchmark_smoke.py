@@ -52,7 +52,7 @@ def test_every_scenario_runs_and_prints_its_figures():
     # Latency by message: each kind the fleet sends, p50 / p99 in each of four runs.
     assert {row[0] for row in by_message} >= {"Heartbeat", "MeterValues"}, output
     assert all(len(row) == 5 and " / " in row[1] for row in by_message), output
-    assert "ours at 50% of the baseline:" in sections["throughput"]
+    assert "ov2xmp at 50% of the baseline:" in sections["throughput"]
 
     (connections,) = table_rows(sections["connections"])
     assert [(name, connected) for name, connected, *_ in connections] == [

@@ -162,6 +162,18 @@ def test_worker_without_a_broker_says_what_to_do(tmp_path):
 
 
 @needs_redis
+def test_csms_in_several_processes_needs_redis_and_a_fixed_port(tmp_path):
+    alone = run(["csms", "--processes", "2", "--ocpp-port", "9999"], service_env(tmp_path))
+    assert alone.returncode != 0
+    assert "OV2XMP_CSMS_PROCESSES > 1 needs OV2XMP_REDIS_URL" in alone.stderr
+    any_port = run(
+        ["csms", "--processes", "2", "--ocpp-port", "0"],
+        service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL),
+    )
+    assert any_port.returncode != 0
+    assert "needs a fixed OCPP port, not 0" in any_port.stderr
+
+
 def test_worker_and_beat_start_with_redis(tmp_path):
     env = service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL)
     worker = start(["worker", "--concurrency", "1", "--pool", "solo"], env, "ready.")
