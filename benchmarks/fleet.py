@@ -174,7 +174,9 @@ async def _one(
         await charger.connect()
     try:
         await charger.boot()
-        if plan.storm and charging:
+        if charging:
+            # Sessions are running when the measured window opens (steady
+            # state); in it, they stop and start again now and then.
             await charger.start_transaction()
         with booted.get_lock():
             booted.value += 1

@@ -282,8 +282,11 @@ def command_link_transaction(
         )
     else:
         return None
-    command = candidates.order_by("-created_at").first()
-    if command is not None:
-        command.transaction = transaction
-        command.save(update_fields=["transaction"])
+    # The key alone: most sessions have no remote start to link.
+    command_id = candidates.order_by("-created_at").values_list("pk", flat=True).first()
+    if command_id is None:
+        return None
+    command = Command.objects.get(pk=command_id)
+    command.transaction = transaction
+    command.save(update_fields=["transaction"])
     return command

@@ -143,8 +143,11 @@ def transaction_start(
         )
     elif meter_start_wh is not None:
         existing = existing.filter(meter_start_wh=meter_start_wh)
-    found = existing.first()
-    if found is not None:
+    # The key alone: a new start (the usual case) needs no more, and a
+    # query of one column costs Django a fraction of one of them all.
+    found_pk = existing.order_by("pk").values_list("pk", flat=True).first()
+    if found_pk is not None:
+        found = Transaction.objects.get(pk=found_pk)
         logger.info("%s: repeated start of transaction %s", charge_point_id, found.pk)
         authorization = idtoken_authorize(
             value=id_token_value, type=id_token_type, at=started_at, exclude_transaction_id=found.pk
@@ -170,7 +173,7 @@ def transaction_start(
     if ocpp_transaction_id is None:
         # OCPP 1.6: the CSMS assigns the id; the primary key is unique already.
         started.ocpp_transaction_id = str(started.pk)
-        started.save(update_fields=["ocpp_transaction_id"])
+        Transaction.objects.filter(pk=started.pk).update(ocpp_transaction_id=str(started.pk))
         command_link_transaction(transaction=started, at=started_at)
     if reservation_id is not None:
         reservation_record_use(

@@ -94,9 +94,10 @@ class Api:
         return body
 
 
-def prepared_env(tmp_path, database_url: str) -> dict[str, str]:
-    """The services' environment, on a migrated database with a user."""
-    redis_url = REDIS_URL.rsplit("/", 1)[0] + "/14"
+def prepared_env(tmp_path, database_url: str, *, redis_db: int) -> dict[str, str]:
+    """The services' environment, on a migrated database with a user, and a
+    Redis database of the test's own (tests may run side by side)."""
+    redis_url = REDIS_URL.rsplit("/", 1)[0] + f"/{redis_db}"
     redis.Redis.from_url(redis_url).flushdb()
     env = service_env(tmp_path, OV2XMP_DATABASE_URL=database_url, OV2XMP_REDIS_URL=redis_url)
     migrated = run(["manage", "migrate", "--noinput"], env)
@@ -131,7 +132,7 @@ def stop_all(processes: list[Any]) -> list[int | None]:
 
 
 def test_commands_cross_processes_through_redis_and_postgresql(tmp_path, database_url):
-    env = prepared_env(tmp_path, database_url)
+    env = prepared_env(tmp_path, database_url, redis_db=14)
     ports = {name: free_port() for name in ("a", "b", "api")}
     processes = [
         start(["csms", "--ocpp-port", str(ports["a"])], env, "Stop with Ctrl+C"),
@@ -149,7 +150,7 @@ def test_commands_cross_processes_through_redis_and_postgresql(tmp_path, databas
 def test_one_csms_command_in_several_processes_shares_the_port(tmp_path, database_url):
     """``ov2xmp csms --processes 2``: the chargers spread over both processes
     (one port), and each is reachable for commands wherever it landed."""
-    env = prepared_env(tmp_path, database_url)
+    env = prepared_env(tmp_path, database_url, redis_db=12)
     ocpp_port, api_port = free_port(), free_port()
     processes = [
         start(
