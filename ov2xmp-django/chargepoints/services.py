@@ -4,7 +4,7 @@ OCPP handlers of every version translate their payloads into these calls."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -137,16 +137,10 @@ def chargepoints_disconnect(*, connections: Sequence[tuple[str, str]], at: datet
     )
 
 
+# What a boot writes: BootInfo's fields (its ``reason`` is stored as
+# ``boot_reason``) and when.
 BOOT_FIELDS = (
-    "vendor",
-    "model",
-    "serial_number",
-    "charge_box_serial_number",
-    "firmware_version",
-    "iccid",
-    "imsi",
-    "meter_type",
-    "meter_serial_number",
+    *(field.name for field in fields(BootInfo) if field.name != "reason"),
     "boot_reason",
     "last_boot_at",
     "last_seen_at",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import queue
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -268,16 +270,8 @@ def run_csms_processes(count: int) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     children = {number: start_child(number) for number in range(count)}
-    url = ""
-    try:
-        for _ in range(count):
-            url = ready.get(timeout=CSMS_CHILD_READY_TIMEOUT)
-    except queue.Empty:
-        stopping = True
-        logger.error("csms processes did not all start within %g s", CSMS_CHILD_READY_TIMEOUT)
-    if not stopping:
-        print(banner(api=None, ocpp=url) + f"\n  ({count} csms processes)", flush=True)
-    failed = False
+    failed = not _all_ready(children, ready, lambda: stopping)
+    stopping = stopping or failed
     while not stopping:
         wait([child.sentinel for child in children.values()], timeout=0.5)
         for number, child in list(children.items()):
@@ -295,7 +289,27 @@ def run_csms_processes(count: int) -> None:
     for child in children.values():
         child.join()
     if failed:
-        sys.exit(f"ov2xmp: a csms process failed within {CSMS_CHILD_MIN_LIFETIME:g} s of starting")
+        sys.exit("ov2xmp: a csms process failed as it started (see the log above)")
+
+
+def _all_ready(children: dict[int, Any], ready: Any, stopping: Callable[[], bool]) -> bool:
+    """Wait until every child listens (then print the banner), one of them
+    ends first, or the wait is stopped or runs out."""
+    deadline = time.monotonic() + CSMS_CHILD_READY_TIMEOUT
+    urls: list[str] = []
+    while len(urls) < len(children):
+        if stopping():
+            return True
+        if not all(child.is_alive() for child in children.values()):
+            logger.error("a csms process ended before it was listening")
+            return False
+        if time.monotonic() > deadline:
+            logger.error("csms processes did not all start within %g s", CSMS_CHILD_READY_TIMEOUT)
+            return False
+        with contextlib.suppress(queue.Empty):
+            urls.append(ready.get(timeout=0.2))
+    print(banner(api=None, ocpp=urls[0]) + f"\n  ({len(children)} csms processes)", flush=True)
+    return True
 
 
 def _csms_child(ready: Any) -> None:

@@ -8,6 +8,7 @@ import ftplib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -161,7 +162,6 @@ def test_worker_without_a_broker_says_what_to_do(tmp_path):
     assert "set OV2XMP_REDIS_URL" in completed.stderr
 
 
-@needs_redis
 def test_csms_in_several_processes_needs_redis_and_a_fixed_port(tmp_path):
     alone = run(["csms", "--processes", "2", "--ocpp-port", "9999"], service_env(tmp_path))
     assert alone.returncode != 0
@@ -174,6 +174,26 @@ def test_csms_in_several_processes_needs_redis_and_a_fixed_port(tmp_path):
     assert "needs a fixed OCPP port, not 0" in any_port.stderr
 
 
+@needs_redis
+def test_csms_processes_that_cannot_listen_stop_with_an_error(tmp_path):
+    """The port is held by another program (without SO_REUSEPORT): every
+    child fails to listen, and the parent says so and exits non-zero."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        completed = run(
+            ["csms", "--processes", "2", "--ocpp-port", str(port)],
+            service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL),
+        )
+    assert completed.returncode != 0
+    assert "cannot listen for OCPP" in completed.stderr
+    assert "a csms process failed as it started" in completed.stderr
+    assert time.monotonic() - started < 30  # not after the whole readiness wait
+
+
+@needs_redis
 def test_worker_and_beat_start_with_redis(tmp_path):
     env = service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL)
     worker = start(["worker", "--concurrency", "1", "--pool", "solo"], env, "ready.")
