@@ -17,13 +17,14 @@ cannot deadlock one another.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import logging
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
+
+from django.db import close_old_connections, connections
 
 from chargepoints.services import (
     BootInfo,
@@ -38,7 +39,6 @@ from chargepoints.services import (
 )
 from commands.services import commands_take_held
 from core.time import utc_now
-from csms.charge_point import db
 from transactions.services import MeterValuesReport, meter_values_record
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,10 @@ Result = TypeVar("Result")
 
 # An upper bound, so that one batch's statements stay of a sensible size.
 MAX_BATCH = 500
-# Threads for FrequentWrites: more than it has batchers, and each batcher has
-# at most one batch in flight, so no batch waits for a thread.
-BATCH_THREADS = 16
+
+Waiter = tuple[Item, asyncio.Future[Result]]
+# A waiter with its item's result, or the exception writing it raised.
+Outcome = tuple[Waiter[Item, Result], Any]
 
 
 class Batcher(Generic[Item, Result]):
@@ -58,77 +59,122 @@ class Batcher(Generic[Item, Result]):
     service taking a list and returning one result per item, in order), one
     batch at a time. ``submit`` returns its item's result once committed, or
     raises what writing it raised: a batch that fails is written again item by
-    item, so one bad item fails alone."""
+    item, so one bad item fails alone.
 
-    def __init__(
-        self,
-        write: Callable[[list[Item]], Sequence[Result]],
-        *,
-        name: str,
-        executor: ThreadPoolExecutor | None = None,
-    ) -> None:
-        self._write = db(write, executor=executor)
-        self._name = name
-        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._arrived = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    Each batcher writes on a thread of its own, which takes the next batch as
+    soon as the last is committed and hands each caller its result directly.
+    The event loop only queues items and wakes callers: under load it runs
+    hundreds of handlers per turn, and a batch whose every step (start, each
+    thread hop back, each caller's result) waited for a turn of the loop took
+    several times as long as its statements (docs/performance.md)."""
+
+    def __init__(self, write: Callable[[list[Item]], Sequence[Result]], *, name: str) -> None:
+        self._write = write
+        self.name = name
+        self._writer: _Writer[Item, Result] | None = None
+        self._waiting: set[asyncio.Future[Result]] = set()
 
     async def submit(self, item: Item) -> Result:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"batch-{self._name}")
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        self._arrived.set()
-        return await future
-
-    async def _run(self) -> None:
-        while True:
-            await self._arrived.wait()
-            batch = self._pending[:MAX_BATCH]
-            del self._pending[:MAX_BATCH]
-            if not self._pending:
-                self._arrived.clear()
-            try:
-                await self._write_batch(batch)
-            finally:  # cancelled mid-batch: its callers must not wait forever
-                for _, future in batch:
-                    if not future.done():
-                        future.cancel()
-
-    async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        loop = asyncio.get_running_loop()
+        if self._writer is None:
+            self._writer = _Writer(self, loop)
+        future: asyncio.Future[Result] = loop.create_future()
+        self._waiting.add(future)
+        self._writer.queue.put((item, future))
         try:
-            results = await self._write([item for item, _ in batch])
+            return await future
+        finally:
+            self._waiting.discard(future)
+
+    def write_batch(self, batch: list[Waiter[Item, Result]]) -> list[Outcome[Item, Result]]:
+        """On the writer thread."""
+        try:
+            results = self._write([item for item, _ in batch])
         except Exception as error:
-            if len(batch) > 1:
-                logger.warning(
-                    "%s: a batch of %d failed (%s); writing each alone",
-                    self._name,
-                    len(batch),
-                    error,
-                )
-                for entry in batch:
-                    await self._write_batch([entry])
-                return
-            item, future = batch[0]
-            if future.done():  # nobody left to raise it to: log it here
-                logger.error("%s: writing %r failed", self._name, item, exc_info=error)
-            else:
-                future.set_exception(error)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # its caller may have gone (connection closed)
-                future.set_result(result)
+            if len(batch) == 1:
+                return [(batch[0], error)]
+            logger.warning(
+                "%s: a batch of %d failed (%s); writing each alone", self.name, len(batch), error
+            )
+            return [outcome for entry in batch for outcome in self.write_batch([entry])]
+        return list(zip(batch, results, strict=True))
+
+    def deliver(self, outcomes: list[Outcome[Item, Result]]) -> None:
+        """On the loop: each caller its result. A caller may have gone (its
+        connection closed); a failure nobody is left to receive is logged."""
+        for (item, future), outcome in outcomes:
+            if isinstance(outcome, Exception):
+                if future.done():
+                    logger.error("%s: writing %r failed", self.name, item, exc_info=outcome)
+                else:
+                    future.set_exception(outcome)
+            elif not future.done():
+                future.set_result(outcome)
 
     async def close(self) -> None:
-        """Stop; callers still waiting are cancelled."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        for _, future in self._pending:
+        """Stop; callers still waiting are cancelled, items not yet written are
+        dropped. A batch being written finishes on its thread."""
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+        for future in self._waiting:
             future.cancel()
-        self._pending.clear()
+        self._waiting.clear()
+
+
+class _Writer(Generic[Item, Result]):
+    """The thread of one Batcher, until it is closed."""
+
+    def __init__(self, batcher: Batcher[Item, Result], loop: asyncio.AbstractEventLoop) -> None:
+        self.queue: queue.SimpleQueue[Waiter[Item, Result] | None] = queue.SimpleQueue()
+        self._batcher = batcher
+        self._loop = loop
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"batch-{batcher.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.queue.put(None)
+
+    def _next_batch(self) -> list[Waiter[Item, Result]]:
+        first = self.queue.get()
+        if first is None:
+            return []
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                entry = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if entry is None:
+                break
+            batch.append(entry)
+        return batch
+
+    def _write(self, batch: list[Waiter[Item, Result]]) -> list[Outcome[Item, Result]]:
+        try:
+            # As Django does around a request: a connection that broke or
+            # outlived its age is replaced (with a pool: given back).
+            close_old_connections()
+            try:
+                return self._batcher.write_batch(batch)
+            finally:
+                close_old_connections()
+        except Exception as error:  # the connection itself: the thread goes on
+            return [(entry, error) for entry in batch]
+
+    def _run(self) -> None:
+        try:
+            while batch := self._next_batch():
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._loop.call_soon_threadsafe(self._batcher.deliver, self._write(batch))
+                except RuntimeError:  # the loop has closed: nobody to answer
+                    return
+        finally:
+            connections.close_all()
 
 
 def _none_each(write: Callable[[list[Item]], object]) -> Callable[[list[Item]], list[None]]:
@@ -169,37 +215,31 @@ class FrequentWrites:
     """The batchers of one csms process, shared by all its connections."""
 
     def __init__(self) -> None:
-        # Threads of their own, one per batcher (each writes one batch at a
-        # time): in the loop's shared pool, a burst of slower per-message work
-        # (StartTransaction, say) queued ahead of them delayed every heartbeat.
-        self._executor = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="batch-writes")
-        batcher = functools.partial(Batcher, executor=self._executor)
         # A new connection → its charger's registration status.
-        self.connects: Batcher[ConnectionReport, str] = batcher(_connects, name="connects")
+        self.connects: Batcher[ConnectionReport, str] = Batcher(_connects, name="connects")
         # (charger id, boot info) → the charger's registration status.
-        self.boots: Batcher[tuple[str, BootInfo], str] = batcher(_boots, name="boots")
+        self.boots: Batcher[tuple[str, BootInfo], str] = Batcher(_boots, name="boots")
         # (charger id, connection id) of connections that ended.
-        self.disconnects: Batcher[tuple[str, str], None] = batcher(
+        self.disconnects: Batcher[tuple[str, str], None] = Batcher(
             _none_each(_disconnects), name="disconnects"
         )
         # charger id → the ids of its held commands, now taken.
-        self.held_commands: Batcher[str, list[uuid.UUID]] = batcher(
+        self.held_commands: Batcher[str, list[uuid.UUID]] = Batcher(
             _held_commands, name="held commands"
         )
-        self.heartbeats: Batcher[str, None] = batcher(_none_each(_heartbeats), name="heartbeats")
-        self.seen: Batcher[str, None] = batcher(_none_each(_seen), name="last seen")
-        self.statuses: Batcher[StatusReport, None] = batcher(
+        self.heartbeats: Batcher[str, None] = Batcher(_none_each(_heartbeats), name="heartbeats")
+        self.seen: Batcher[str, None] = Batcher(_none_each(_seen), name="last seen")
+        self.statuses: Batcher[StatusReport, None] = Batcher(
             _none_each(lambda reports: connector_record_statuses(reports=reports)),
             name="statuses",
         )
-        self.meter_values: Batcher[MeterValuesReport, None] = batcher(
+        self.meter_values: Batcher[MeterValuesReport, None] = Batcher(
             _none_each(lambda reports: meter_values_record(reports=reports)), name="meter values"
         )
 
     async def close(self) -> None:
         for batcher in self.batchers():
             await batcher.close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def batchers(self) -> list[Batcher[Any, Any]]:
         return [value for value in vars(self).values() if isinstance(value, Batcher)]
