@@ -28,6 +28,8 @@ from chargepoints.models import (
 from commands.models import Command
 from core.db import insert_rows, update_each
 from core.time import utc_now
+from updates.events import charger_event
+from updates.services import events_publish
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,18 @@ def chargepoints_connect(*, reports: Sequence[ConnectionReport], at: datetime) -
         ],
         CONNECTION_FIELDS,
     )
+    events_publish(
+        events=[
+            charger_event(
+                "charger.connected",
+                charge_point_id=report.charge_point_id,
+                at=at,
+                ocpp_version=report.ocpp_version,
+                registration_status=statuses[report.charge_point_id],
+            )
+            for report in reports
+        ]
+    )
     return [statuses[charge_point_id] for charge_point_id in ids]
 
 
@@ -121,6 +135,7 @@ def _registration_statuses(charge_point_ids: Sequence[str]) -> dict[str, str]:
     )
 
 
+@transaction.atomic
 def chargepoints_disconnect(*, connections: Sequence[tuple[str, str]], at: datetime) -> None:
     """Record that connections, given as (charger id, connection id), ended.
     Only the connection that is current may mark its charger offline: a
@@ -129,11 +144,19 @@ def chargepoints_disconnect(*, connections: Sequence[tuple[str, str]], at: datet
     if not connections:
         return
     pairs = ", ".join(["(%s, %s)"] * len(connections))
-    ChargePoint.objects.extra(  # a row-value IN, which the ORM cannot say
+    current = ChargePoint.objects.extra(  # a row-value IN, which the ORM cannot say
         where=[f"(id, connection_id) IN (VALUES {pairs})"],
         params=[value for pair in connections for value in pair],
-    ).update(
+    )
+    ended = list(current.select_for_update().values_list("id", flat=True))
+    current.update(
         is_connected=False, connection_id="", csms_channel="", disconnected_at=at, updated_at=at
+    )
+    events_publish(
+        events=[
+            charger_event("charger.disconnected", charge_point_id=charge_point_id, at=at)
+            for charge_point_id in ended
+        ]
     )
 
 
@@ -168,6 +191,20 @@ def chargepoints_record_boot(*, boots: Sequence[tuple[str, BootInfo]], at: datet
         BOOT_FIELDS,
     )
     statuses = _registration_statuses([charge_point_id for charge_point_id, _ in boots])
+    events_publish(
+        events=[
+            charger_event(
+                "charger.booted",
+                charge_point_id=charge_point_id,
+                at=at,
+                vendor=boot.vendor,
+                model=boot.model,
+                firmware_version=boot.firmware_version,
+                registration_status=statuses[charge_point_id],
+            )
+            for charge_point_id, boot in boots
+        ]
+    )
     return [statuses[charge_point_id] for charge_point_id, _ in boots]
 
 
@@ -267,6 +304,20 @@ def connector_record_statuses(*, reports: Sequence[StatusReport]) -> None:
             }
             for report in reports
         ],
+    )
+    events_publish(
+        events=[
+            charger_event(
+                "connector.status",
+                charge_point_id=report.charge_point_id,
+                at=report.timestamp,
+                evse_id=report.evse_id,
+                connector_id=report.connector_id,
+                status=report.status,
+                error_code=report.error_code,
+            )
+            for report in reports
+        ]
     )
     for report in reports:
         if report.evse_id == 0:

@@ -25,6 +25,8 @@ from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
 from commands.results import apply_failure, apply_result
 from core.time import utc_now
+from updates.events import command_event
+from updates.services import events_publish
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def command_create(
     request_id = next(
         (payload[name] for name in REQUEST_ID_FIELDS if isinstance(payload.get(name), int)), None
     )
-    return Command.objects.create(
+    command = Command.objects.create(
         charge_point_id=charge_point_id,
         ocpp_version=spec.ocpp_version,
         action=spec.action,
@@ -60,6 +62,23 @@ def command_create(
         hold_until=at + timedelta(seconds=hold_seconds) if hold_seconds else None,
         request_id=request_id,
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+    _publish(command, "command.queued", at=at)
+    return command
+
+
+def _publish(command: Command, kind: str, *, at: datetime) -> None:
+    events_publish(
+        events=[
+            command_event(
+                kind,
+                command_id=command.id,
+                charge_point_id=command.charge_point_id,
+                at=at,
+                action=command.action,
+                status=command.status,
+            )
+        ]
     )
 
 
@@ -151,7 +170,11 @@ def command_claim(*, command_id: uuid.UUID, at: datetime) -> Command | None:
     claimed = Command.objects.filter(id=command_id, status__in=UNSENT_STATUSES).update(
         status=CommandStatus.SENT, sent_at=at
     )
-    return Command.objects.get(id=command_id) if claimed else None
+    if not claimed:
+        return None
+    command = Command.objects.get(id=command_id)
+    _publish(command, "command.sent", at=at)
+    return command
 
 
 def command_finish(
@@ -192,6 +215,7 @@ def command_finish(
         else:
             apply_failure(command)
         transaction.on_commit(lambda: _announce_finished(command))
+        _publish(command, "command.finished", at=at)
     logger.info(
         "%s: %s %s %s%s",
         command.charge_point_id,

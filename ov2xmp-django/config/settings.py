@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "files",
     "ocpp_messages",
     "csms",
+    "updates",
 ]
 
 MIDDLEWARE = [

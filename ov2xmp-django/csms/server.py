@@ -40,6 +40,7 @@ from csms.commands import command_execute
 from csms.message_log import MessageLog
 from csms.v16.charge_point import ChargePoint16
 from csms.v201.charge_point import ChargePoint201
+from updates import publisher as live_updates
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class CsmsServer:
     async def start(self) -> None:
         config = settings.OV2XMP
         self.message_log.start()
+        live_updates.start(asyncio.get_running_loop())
         layer = get_channel_layer()
         self.channel = await layer.new_channel("csms")
         spawn(self._tasks, self._receive_commands(layer), "receiving commands")
@@ -179,6 +181,7 @@ class CsmsServer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.writes.close()
         await self.message_log.close()
+        await live_updates.stop()
 
     async def _receive_commands(self, layer: Any) -> None:
         while True:

@@ -77,6 +77,10 @@ class OnlyFiles:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":  # live updates are the web service's
+            await receive()
+            await send({"type": "websocket.close"})
+            return
         if scope["type"] == "http" and not scope["path"].startswith(PREFIX):
             await _respond(send, 404, "This server takes file uploads under /files/ only.")
             return

@@ -142,6 +142,7 @@ def serve_asgi(*, with_csms: bool, files_only: bool = False) -> None:
     from config.asgi import application, files_application
     from csms.server import CsmsServer
     from files.ftp import FtpServerThread, build_ftp_server
+    from updates import publisher as live_updates
 
     config = settings.OV2XMP
     bind = config.bind
@@ -158,6 +159,7 @@ def serve_asgi(*, with_csms: bool, files_only: bool = False) -> None:
     periodic: list[asyncio.Future[None]] = []
 
     async def started() -> None:
+        live_updates.start(asyncio.get_running_loop())
         if csms is not None:
             try:
                 await csms.start()

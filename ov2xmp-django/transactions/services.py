@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
 from core.db import insert_rows, update_each
-from core.time import utc_now
+from core.time import format_timestamp, utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
 from transactions.models import (
@@ -24,6 +25,8 @@ from transactions.models import (
     TransactionEvent,
     TransactionStatus,
 )
+from updates.events import meter_values_event, transaction_event
+from updates.services import events_publish
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +185,27 @@ def transaction_start(
             transaction=started,
             at=started_at,
         )
+    _publish_transaction(started, "transaction.started", at=started_at)
     return TransactionStarted(transaction=started, authorization=authorization)
+
+
+def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> None:
+    events_publish(
+        events=[
+            transaction_event(
+                kind,
+                charge_point_id=session.charge_point_id,
+                transaction_id=session.pk,
+                at=at,
+                evse_id=session.evse_id,
+                connector_id=session.connector_id,
+                status=session.status,
+                id_token=session.id_token_value,
+                # As the API writes decimals: a string.
+                meter_last_wh=None if session.meter_last_wh is None else str(session.meter_last_wh),
+            )
+        ]
+    )
 
 
 @db_transaction.atomic
@@ -231,6 +254,7 @@ def transaction_stop(
         stopped.meter_last_wh = meter_stop_wh
         stopped.meter_last_at = stopped_at
     stopped.save()
+    _publish_transaction(stopped, "transaction.ended", at=stopped_at)
     return TransactionStopped(transaction=stopped, authorization=authorization)
 
 
@@ -262,6 +286,7 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
     )
     rows: list[dict[str, Any]] = []
     readings_of: list[tuple[Transaction, list[MeterReading]]] = []
+    linked: list[tuple[MeterValuesReport, Transaction | None]] = []
     for report in reports:
         session = None
         if report.ocpp_transaction_id is not None:
@@ -274,6 +299,7 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
                 )
             else:
                 readings_of.append((session, report.readings))
+        linked.append((report, session))
         rows += _meter_rows(
             charge_point_id=report.charge_point_id,
             evse_id=report.evse_id,
@@ -286,7 +312,41 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
         logger.info("%d meter value(s) already stored, not added again", len(rows) - len(fresh))
     insert_rows(MeterValue, fresh)
     _advance_last_readings(readings_of)
+    events_publish(
+        events=[
+            meter_values_event(
+                charge_point_id=report.charge_point_id,
+                transaction_id=session.pk if session else None,
+                at=utc_now(),
+                data=functools.partial(_meter_values_data, report),
+            )
+            for report, session in linked
+        ]
+    )
     return len(fresh)
+
+
+def _meter_values_data(report: MeterValuesReport) -> dict[str, Any]:
+    return {
+        "evse_id": report.evse_id,
+        "connector_id": report.connector_id,
+        "readings": [
+            {
+                "timestamp": format_timestamp(reading.timestamp),
+                "sampled_values": [
+                    {
+                        "measurand": sample.measurand,
+                        "value": sample.value,
+                        "unit": sample.unit,
+                        "phase": sample.phase,
+                        "location": sample.location,
+                    }
+                    for sample in reading.sampled_values
+                ],
+            }
+            for reading in report.readings
+        ],
+    }
 
 
 def _transactions_for_update(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Transaction]:

@@ -1,0 +1,123 @@
+"""Sends the events of this process to the channel layer, off the path of the
+work that caused them.
+
+Services hand events over once their transaction has committed
+(``services.event_publish``); that only queues them. The publisher runs on an
+event loop of the process (the csms's, daphne's, or a thread of its own in a
+Celery worker), reads which groups have subscribers (``interest``) and sends
+each event to those of its topics' groups that have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterable
+
+from channels.layers import BaseChannelLayer, get_channel_layer
+
+from updates.events import Event
+from updates.interest import Interest, interest
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer message type the consumer handles (``UpdatesConsumer.update``).
+MESSAGE_TYPE = "update"
+
+
+class Publisher:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pid = os.getpid()
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._arrived = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, events: Iterable[Event]) -> None:
+        """From any thread."""
+        for event in events:
+            self._events.put(event)
+        if threading.get_ident() == self._loop_thread:
+            self._arrived.set()
+        else:
+            # A closed loop: the process is stopping.
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._arrived.set)
+
+    async def run(self) -> None:
+        self._loop_thread = threading.get_ident()
+        layer = get_channel_layer()
+        watched = interest()
+        try:
+            while True:
+                await self._arrived.wait()
+                self._arrived.clear()
+                try:
+                    await watched.refresh()
+                except Exception:
+                    logger.warning("live updates: reading the subscriptions failed", exc_info=True)
+                while not self._events.empty():
+                    await self._send(layer, watched, self._events.get_nowait())
+        finally:
+            await watched.close()
+
+    async def _send(self, layer: BaseChannelLayer, watched: Interest, event: Event) -> None:
+        for topic in event.topics:
+            group = topic.group
+            if not watched.wanted(group):
+                continue
+            message = {"type": MESSAGE_TYPE, "event": event.message(topic)}
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                logger.warning("live updates: sending %s failed", event.type, exc_info=True)
+
+    _loop_thread = -1
+
+
+_publisher: Publisher | None = None
+
+
+def current() -> Publisher | None:
+    return _publisher
+
+
+def start(loop: asyncio.AbstractEventLoop | None = None) -> Publisher:
+    """Start this process's publisher on ``loop`` (a running one), or on a
+    thread and loop of its own. Once per process; later calls return it."""
+    global _publisher
+    # A forked child (a Celery pool process) inherits the parent's, not its thread.
+    if _publisher is not None and _publisher.pid == os.getpid() and not _publisher.loop.is_closed():
+        return _publisher
+    if loop is None:
+        loop = asyncio.new_event_loop()
+        publisher = Publisher(loop)
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            publisher.task = loop.create_task(publisher.run())
+            loop.run_forever()
+
+        threading.Thread(target=serve, name="live-updates", daemon=True).start()
+    else:
+        publisher = Publisher(loop)
+        publisher.task = loop.create_task(publisher.run())
+    _publisher = publisher
+    return publisher
+
+
+async def stop() -> None:
+    """Stop the publisher running on this loop (tests, server shutdown)."""
+    global _publisher
+    publisher = _publisher
+    if publisher is None or publisher.loop is not asyncio.get_running_loop():
+        return
+    _publisher = None
+    if publisher.task is not None:
+        publisher.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher.task

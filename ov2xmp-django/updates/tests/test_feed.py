@@ -1,0 +1,300 @@
+"""The live-update feed end to end: a real csms, chargers that are real
+websocket clients, and feed clients on the ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Permission
+from ocpp.v16 import call
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import User
+from chargepoints.tests.factories import ChargePointFactory
+from config.asgi import application
+from csms.simulator import simulated_charger
+from updates import consumers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@sync_to_async
+def token_for(username: str, *, superuser: bool = True, lifetime: timedelta | None = None) -> str:
+    user, _ = User.objects.get_or_create(username=username, defaults={"is_superuser": superuser})
+    token = AccessToken.for_user(user)
+    if lifetime is not None:
+        token.set_exp(lifetime=lifetime)
+    return str(token)
+
+
+async def feed(token: str | None = None) -> WebsocketCommunicator:
+    path = "/ws/updates/" + (f"?token={token}" if token else "")
+    client = WebsocketCommunicator(application, path)
+    connected, _ = await client.connect()
+    assert connected
+    if token:
+        assert (await client.receive_json_from())["type"] == "authenticated"
+    return client
+
+
+async def subscribe(client: WebsocketCommunicator, topic: str) -> dict:
+    await client.send_json_to({"type": "subscribe", "topic": topic})
+    return await client.receive_json_from()
+
+
+async def next_event(client: WebsocketCommunicator, kind: str) -> dict:
+    """The next event of this type (others, of the same topics, may come first)."""
+    while True:
+        message = await client.receive_json_from(timeout=5)
+        if message["type"] == kind:
+            return message
+
+
+async def test_a_subscriber_sees_chargers_connect_boot_and_disconnect(csms):
+    client = await feed(await token_for("operator"))
+    assert await subscribe(client, "chargers") == {"type": "subscribed", "topic": "chargers"}
+    async with simulated_charger(csms.url, "CP-LIVE") as charger:
+        connected = await next_event(client, "charger.connected")
+        await charger.call(
+            call.BootNotification(charge_point_model="M", charge_point_vendor="Acme")
+        )
+        booted = await next_event(client, "charger.booted")
+    disconnected = await next_event(client, "charger.disconnected")
+    assert connected["charger_id"] == "CP-LIVE"
+    assert (connected["schema"], connected["topic"]) == (1, "chargers")
+    assert connected["data"] == {"ocpp_version": "1.6", "registration_status": "Accepted"}
+    assert connected["at"].endswith("Z")
+    assert booted["data"]["vendor"] == "Acme"
+    assert disconnected["charger_id"] == "CP-LIVE"
+    await client.disconnect()
+
+
+async def test_a_charger_topic_carries_statuses_sessions_and_meter_values(csms):
+    await sync_to_async(ChargePointFactory)(id="CP-SESSION")
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "charger:CP-SESSION")
+    async with simulated_charger(csms.url, "CP-SESSION") as charger:
+        await charger.call(
+            call.BootNotification(charge_point_model="M", charge_point_vendor="Acme")
+        )
+        await charger.call(
+            call.StatusNotification(connector_id=1, error_code="NoError", status="Preparing")
+        )
+        status = await next_event(client, "connector.status")
+        started = await charger.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="TAG", meter_start=1000, timestamp="2026-11-24T10:00:00Z"
+            )
+        )
+        session = await next_event(client, "transaction.started")
+        session_feed = await feed(await token_for("operator"))
+        topic = f"transaction:{session['transaction_id']}"
+        assert (await subscribe(session_feed, topic))["type"] == "subscribed"
+        await charger.call(
+            call.MeterValues(
+                connector_id=1,
+                transaction_id=started.transaction_id,
+                meter_value=[
+                    {
+                        "timestamp": "2026-11-24T10:05:00Z",
+                        "sampledValue": [{"value": "1500", "unit": "Wh"}],
+                    }
+                ],
+            )
+        )
+        for client_of_it in (client, session_feed):
+            values = await next_event(client_of_it, "meter_values")
+            assert values["transaction_id"] == session["transaction_id"]
+            assert values["data"]["readings"][0]["sampled_values"][0]["value"] == "1500"
+        await charger.call(
+            call.StopTransaction(
+                meter_stop=2000,
+                timestamp="2026-11-24T10:30:00Z",
+                transaction_id=started.transaction_id,
+            )
+        )
+        ended = await next_event(session_feed, "transaction.ended")
+    assert status["data"] == {
+        "evse_id": 1,
+        "connector_id": 1,
+        "status": "Preparing",
+        "error_code": "NoError",
+    }
+    assert session["data"]["id_token"] == "TAG"
+    assert ended["data"]["status"] == "Ended"
+    await client.disconnect()
+    await session_feed.disconnect()
+
+
+async def test_events_reach_only_the_subscribers_of_their_topics(csms):
+    await sync_to_async(ChargePointFactory)(id="CP-A")
+    await sync_to_async(ChargePointFactory)(id="CP-B")
+    token = await token_for("operator")
+    of_a, of_b = await feed(token), await feed(token)
+    await subscribe(of_a, "charger:CP-A")
+    await subscribe(of_b, "charger:CP-B")
+    async with simulated_charger(csms.url, "CP-A"):
+        assert (await next_event(of_a, "charger.connected"))["charger_id"] == "CP-A"
+        assert await of_b.receive_nothing(timeout=0.3)
+    await next_event(of_a, "charger.disconnected")
+    await of_a.send_json_to({"type": "unsubscribe", "topic": "charger:CP-A"})
+    assert await of_a.receive_json_from() == {"type": "unsubscribed", "topic": "charger:CP-A"}
+    async with simulated_charger(csms.url, "CP-A"):
+        assert await of_a.receive_nothing(timeout=0.3)
+    await of_a.disconnect()
+    await of_b.disconnect()
+
+
+async def test_an_anonymous_connection_is_closed_at_its_first_request(csms):
+    client = await feed()
+    await client.send_json_to({"type": "subscribe", "topic": "chargers"})
+    assert (await client.receive_json_from())["error"] == "unauthenticated"
+    assert (await client.receive_output())["code"] == consumers.CLOSE_UNAUTHENTICATED
+
+
+async def test_an_anonymous_connection_is_closed_when_it_does_not_authenticate(csms, monkeypatch):
+    monkeypatch.setattr(consumers, "AUTH_TIMEOUT_SECONDS", 0.2)
+    client = await feed()
+    assert (await client.receive_json_from())["detail"] == "authentication timed out"
+    assert (await client.receive_output())["code"] == consumers.CLOSE_UNAUTHENTICATED
+
+
+async def test_a_bad_token_in_the_address_is_refused_at_the_handshake(csms):
+    client = WebsocketCommunicator(application, "/ws/updates/?token=not-a-jwt")
+    connected, _ = await client.connect()
+    assert not connected
+
+
+async def test_the_first_message_may_authenticate(csms):
+    client = await feed()
+    await client.send_json_to({"type": "authenticate", "token": await token_for("operator")})
+    assert (await client.receive_json_from())["user"] == "operator"
+    assert (await subscribe(client, "commands"))["type"] == "subscribed"
+    await client.disconnect()
+
+
+async def test_a_bad_token_in_the_first_message_closes_the_connection(csms):
+    client = await feed()
+    await client.send_json_to({"type": "authenticate", "token": "forged"})
+    assert (await client.receive_json_from())["detail"] == "invalid or expired token"
+    assert (await client.receive_output())["code"] == consumers.CLOSE_UNAUTHENTICATED
+
+
+async def test_the_connection_closes_when_its_token_expires(csms):
+    client = await feed(await token_for("operator", lifetime=timedelta(seconds=1)))
+    message = await client.receive_json_from(timeout=5)
+    assert message == {"type": "error", "error": "unauthenticated", "detail": "token expired"}
+    assert (await client.receive_output())["code"] == consumers.CLOSE_UNAUTHENTICATED
+
+
+async def test_a_fresh_token_keeps_the_connection_open(csms):
+    client = await feed(await token_for("operator", lifetime=timedelta(seconds=1)))
+    await client.send_json_to({"type": "authenticate", "token": await token_for("operator")})
+    assert (await client.receive_json_from())["type"] == "authenticated"
+    assert await client.receive_nothing(timeout=1.5)
+    await client.send_json_to({"type": "authenticate", "token": await token_for("someone")})
+    refused = await client.receive_json_from()
+    assert refused["error"] == "authentication_failed"
+    await client.disconnect()
+
+
+async def test_topics_need_the_permission_to_view_what_they_show(csms):
+    client = await feed(await token_for("support", superuser=False))
+    refused = await subscribe(client, "chargers")
+    assert refused == {
+        "type": "error",
+        "error": "forbidden",
+        "detail": "needs the permission chargepoints.view_chargepoint",
+        "topic": "chargers",
+    }
+
+    @sync_to_async
+    def grant() -> None:
+        user = User.objects.get(username="support")
+        user.user_permissions.add(Permission.objects.get(codename="view_chargepoint"))
+
+    await grant()
+    client = await feed(await token_for("support"))
+    assert (await subscribe(client, "chargers"))["type"] == "subscribed"
+    assert (await subscribe(client, "commands"))["error"] == "forbidden"
+    await client.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("topic", "error"),
+    [
+        ("everything", "invalid_topic"),
+        ("charger", "invalid_topic"),
+        ("chargers:CP-1", "invalid_topic"),
+        (42, "invalid_topic"),
+        ("charger:" + "x" * 65, "invalid_topic"),
+        ("charger:NOBODY", "not_found"),
+        ("transaction:999999", "not_found"),
+        ("transaction:abc", "not_found"),
+    ],
+)
+async def test_bad_topics_get_an_error_and_the_connection_stays(csms, topic, error):
+    client = await feed(await token_for("operator"))
+    answer = await subscribe(client, topic)
+    assert (answer["type"], answer["error"], answer["topic"]) == ("error", error, topic)
+    assert (await subscribe(client, "chargers"))["type"] == "subscribed"
+    await client.disconnect()
+
+
+async def test_malformed_and_unknown_messages_get_an_error(csms):
+    client = await feed(await token_for("operator"))
+    await client.send_to(text_data="{not json")
+    assert (await client.receive_json_from())["error"] == "malformed"
+    await client.send_to(bytes_data=b"\x00")
+    assert (await client.receive_json_from())["error"] == "malformed"
+    await client.send_json_to({"type": "shout"})
+    assert (await client.receive_json_from())["error"] == "unknown_message"
+    await client.send_json_to(["subscribe"])
+    assert (await client.receive_json_from())["error"] == "unknown_message"
+    await client.disconnect()
+
+
+async def test_other_websocket_paths_are_refused(csms):
+    client = WebsocketCommunicator(application, "/ws/elsewhere/")
+    connected, _ = await client.connect()
+    assert not connected
+
+
+async def test_an_event_is_published_only_once_its_transaction_commits(csms):
+    from django.db import transaction
+
+    from commands.catalog import command_spec
+    from commands.services import command_create
+
+    await sync_to_async(ChargePointFactory)(id="CP-CMD")
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "commands")
+
+    @sync_to_async
+    def create(*, roll_back: bool) -> None:
+        try:
+            with transaction.atomic():
+                command_create(
+                    charge_point_id="CP-CMD",
+                    spec=command_spec("1.6", "Reset"),
+                    payload={"type": "Soft"},
+                )
+                if roll_back:
+                    raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+
+    await create(roll_back=True)
+    assert await client.receive_nothing(timeout=0.3)
+    await create(roll_back=False)
+    queued = await next_event(client, "command.queued")
+    assert (queued["charger_id"], queued["data"]) == (
+        "CP-CMD",
+        {"action": "Reset", "status": "Queued"},
+    )
+    await client.disconnect()
+    await asyncio.sleep(0)

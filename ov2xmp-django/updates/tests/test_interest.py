@@ -1,0 +1,74 @@
+"""Events go only to groups somebody has announced interest in, as seen by
+this process (embedded mode) or through Redis (distributed)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import redis
+from channels.layers import get_channel_layer
+
+from ov2xmp.tests.test_services import REDIS_URL, needs_redis
+from updates import interest as interest_module
+from updates import publisher
+from updates.events import Topic, charger_event
+from updates.interest import Interest, interest
+
+TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/11"
+
+
+async def test_only_groups_with_announced_interest_receive_events():
+    live = publisher.start(asyncio.get_running_loop())
+    layer = get_channel_layer()
+    channel = await layer.new_channel("listener.")
+    group = Topic("charger", "CP-QUIET").group
+    await layer.group_add(group, channel)
+    event = charger_event("charger.booted", charge_point_id="CP-QUIET", at=datetime.now(UTC))
+    try:
+        live.put([event])
+        with pytest.raises(TimeoutError):  # nobody announced it: not sent
+            await asyncio.wait_for(layer.receive(channel), 0.3)
+        await interest().announce([group])
+        live.put([event])
+        message = await asyncio.wait_for(layer.receive(channel), 2)
+        assert message["event"]["type"] == "charger.booted"
+        assert message["event"]["topic"] == "charger:CP-QUIET"
+    finally:
+        await layer.group_discard(group, channel)
+        await publisher.stop()
+
+
+async def test_an_announcement_expires(monkeypatch):
+    monkeypatch.setattr(interest_module, "TTL_SECONDS", 0.1)
+    watched = interest()
+    await watched.announce(["updates.expiring"])
+    assert watched.wanted("updates.expiring")
+    await asyncio.sleep(0.2)
+    assert not watched.wanted("updates.expiring")
+    assert not watched.wanted("updates.never-announced")
+
+
+@needs_redis
+async def test_with_redis_every_process_sees_the_announcements(settings, monkeypatch):
+    settings.REDIS_URL = TEST_REDIS_URL
+    redis.Redis.from_url(TEST_REDIS_URL).delete(interest_module.REDIS_KEY)
+    subscriber, publisher_side = Interest(), Interest()  # as in two processes
+    try:
+        assert subscriber.shared
+        await subscriber.announce(["updates.charger.a"])
+        await publisher_side.refresh()
+        assert publisher_side.wanted("updates.charger.a")
+        assert not publisher_side.wanted("updates.charger.b")
+
+        monkeypatch.setattr(interest_module, "TTL_SECONDS", -1.0)  # announced already expired
+        await subscriber.announce(["updates.charger.gone"])
+        monkeypatch.setattr(interest_module, "REFRESH_SECONDS", 0.0)
+        await publisher_side.refresh()
+        assert not publisher_side.wanted("updates.charger.gone")
+        stored = redis.Redis.from_url(TEST_REDIS_URL).hkeys(interest_module.REDIS_KEY)
+        assert stored == [b"updates.charger.a"]  # the expired one was removed
+    finally:
+        await subscriber.close()
+        await publisher_side.close()
