@@ -213,6 +213,12 @@ def chargepoints_record_heartbeat(*, charge_point_ids: Sequence[str], at: dateti
     ChargePoint.objects.filter(id__in=charge_point_ids).update(
         last_heartbeat_at=at, last_seen_at=at, updated_at=at
     )
+    events_publish(
+        events=[
+            charger_event("charger.heartbeat", charge_point_id=charge_point_id, at=at)
+            for charge_point_id in charge_point_ids
+        ]
+    )
 
 
 def chargepoints_touch(*, charge_point_ids: Sequence[str], at: datetime) -> None:

@@ -30,6 +30,8 @@ from files.models import (
     Protocol,
     StoredFile,
 )
+from updates.events import charger_event
+from updates.services import events_publish
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +304,20 @@ def file_request_receive(*, request_id: int, source: Path, name: str, at: dateti
             request.status = FileRequestStatus.RECEIVED
             request.status_at = at
             request.save(update_fields=["file", "used_at", "status", "status_at"])
+            events_publish(
+                events=[
+                    charger_event(
+                        "file.received",
+                        charge_point_id=request.charge_point_id,
+                        at=at,
+                        file_id=stored.pk,
+                        file_request_id=request.pk,
+                        file_kind=request.kind,
+                        name=name,
+                        size=size,
+                    )
+                ]
+            )
     except Exception:
         target.unlink(missing_ok=True)
         raise

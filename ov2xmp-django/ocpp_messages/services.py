@@ -7,6 +7,8 @@ from typing import Any
 
 from core.db import insert_rows
 from ocpp_messages.models import OcppMessage
+from updates.events import frame_event
+from updates.services import events_publish
 
 
 def ocpp_messages_record(*, messages: Sequence[dict[str, Any]]) -> int:
@@ -14,4 +16,5 @@ def ocpp_messages_record(*, messages: Sequence[dict[str, Any]]) -> int:
     many. The log takes two rows per message handled: on PostgreSQL they go
     in with COPY."""
     insert_rows(OcppMessage, messages)
+    events_publish(events=[frame_event(message) for message in messages])
     return len(messages)

@@ -200,6 +200,7 @@ def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> No
                 evse_id=session.evse_id,
                 connector_id=session.connector_id,
                 status=session.status,
+                charging_state=session.charging_state,
                 id_token=session.id_token_value,
                 # As the API writes decimals: a string.
                 meter_last_wh=None if session.meter_last_wh is None else str(session.meter_last_wh),
@@ -318,7 +319,12 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
                 charge_point_id=report.charge_point_id,
                 transaction_id=session.pk if session else None,
                 at=utc_now(),
-                data=functools.partial(_meter_values_data, report),
+                data=functools.partial(
+                    _meter_values_data,
+                    evse_id=report.evse_id,
+                    connector_id=report.connector_id,
+                    readings=report.readings,
+                ),
             )
             for report, session in linked
         ]
@@ -326,10 +332,12 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
     return len(fresh)
 
 
-def _meter_values_data(report: MeterValuesReport) -> dict[str, Any]:
+def _meter_values_data(
+    *, evse_id: int | None, connector_id: int | None, readings: list[MeterReading]
+) -> dict[str, Any]:
     return {
-        "evse_id": report.evse_id,
-        "connector_id": report.connector_id,
+        "evse_id": evse_id,
+        "connector_id": connector_id,
         "readings": [
             {
                 "timestamp": format_timestamp(reading.timestamp),
@@ -344,7 +352,7 @@ def _meter_values_data(report: MeterValuesReport) -> dict[str, Any]:
                     for sample in reading.sampled_values
                 ],
             }
-            for reading in report.readings
+            for reading in readings
         ],
     }
 
@@ -487,6 +495,7 @@ def transaction_event_record(
         .first()
     )
     authorization = None
+    started_now = session is None
     if session is None:
         started = transaction_start(
             charge_point_id=charge_point_id,
@@ -537,10 +546,38 @@ def transaction_event_record(
 
     if event.readings:
         _record_readings(transaction=session, readings=event.readings)
+    was_ended = session.status == TransactionStatus.ENDED
     _apply_event(session, event, authorization)
+    _publish_event_applied(session, event, started_now=started_now, was_ended=was_ended)
     return TransactionEventRecorded(
         transaction=session, authorization=authorization, duplicate=False
     )
+
+
+def _publish_event_applied(
+    session: Transaction, event: TransactionEventData, *, started_now: bool, was_ended: bool
+) -> None:
+    """transaction.started went out with the session; now .ended, or .updated."""
+    if session.status == TransactionStatus.ENDED and not was_ended:
+        _publish_transaction(session, "transaction.ended", at=event.timestamp)
+    elif not started_now:
+        _publish_transaction(session, "transaction.updated", at=event.timestamp)
+    if event.readings:
+        events_publish(
+            events=[
+                meter_values_event(
+                    charge_point_id=session.charge_point_id,
+                    transaction_id=session.pk,
+                    at=event.timestamp,
+                    data=functools.partial(
+                        _meter_values_data,
+                        evse_id=session.evse_id,
+                        connector_id=session.connector_id,
+                        readings=event.readings,
+                    ),
+                )
+            ]
+        )
 
 
 def _apply_event(

@@ -298,3 +298,94 @@ async def test_an_event_is_published_only_once_its_transaction_commits(csms):
     )
     await client.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_a_201_session_reports_its_updates_meter_values_and_end(csms):
+    from ocpp.v201 import call as call201
+
+    from csms.tests.helpers import boot_201
+
+    await sync_to_async(ChargePointFactory)(id="CP-201E")
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "charger:CP-201E")
+
+    def event(event_type: str, seq_no: int, **fields) -> call201.TransactionEvent:
+        return call201.TransactionEvent(
+            event_type=event_type,
+            timestamp=f"2026-11-24T10:0{seq_no}:00Z",
+            trigger_reason="ChargingStateChanged",
+            seq_no=seq_no,
+            transaction_info={"transaction_id": "TX-LIVE", **fields.pop("info", {})},
+            **fields,
+        )
+
+    reading = [{"timestamp": "2026-11-24T10:01:00Z", "sampled_value": [{"value": 1234.5}]}]
+    async with simulated_charger(csms.url, "CP-201E", subprotocols=("ocpp2.0.1",)) as charger:
+        await boot_201(charger)
+        await charger.call(event("Started", 0, evse={"id": 1, "connector_id": 1}))
+        started = await next_event(client, "transaction.started")
+        await charger.call(
+            event("Updated", 1, info={"charging_state": "Charging"}, meter_value=reading)
+        )
+        updated = await next_event(client, "transaction.updated")
+        values = await next_event(client, "meter_values")
+        await charger.call(event("Ended", 2, info={"stopped_reason": "EVDisconnected"}))
+        ended = await next_event(client, "transaction.ended")
+    assert started["transaction_id"] == updated["transaction_id"] == ended["transaction_id"]
+    assert updated["data"]["charging_state"] == "Charging"
+    assert values["data"]["readings"][0]["sampled_values"][0]["value"] == "1234.5"
+    assert (ended["data"]["status"], ended["at"]) == ("Ended", "2026-11-24T10:02:00.000Z")
+    await client.disconnect()
+
+
+async def test_heartbeats_and_the_frame_log_are_published(csms):
+    await sync_to_async(ChargePointFactory)(id="CP-FRAMES")
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "charger:CP-FRAMES")
+    await subscribe(client, "frames:CP-FRAMES")
+    async with simulated_charger(csms.url, "CP-FRAMES") as charger:
+        await charger.call(call.Heartbeat())
+        heartbeat = await next_event(client, "charger.heartbeat")
+        received = await next_event(client, "ocpp.frame")
+        answered = await next_event(client, "ocpp.frame")
+    assert heartbeat["charger_id"] == "CP-FRAMES"
+    assert (received["data"]["direction"], received["data"]["action"]) == ("received", "Heartbeat")
+    assert received["data"]["message_type"] == 2
+    assert (answered["data"]["direction"], answered["data"]["message_type"]) == ("sent", 3)
+    assert answered["data"]["unique_id"] == received["data"]["unique_id"]
+    await client.disconnect()
+
+
+async def test_a_received_upload_is_published(csms, settings, tmp_path):
+    import dataclasses
+
+    from core.time import utc_now
+    from files.models import FileKind
+    from files.services import file_request_create, file_request_receive
+
+    settings.OV2XMP = dataclasses.replace(settings.OV2XMP, files_dir=tmp_path / "files")
+    await sync_to_async(ChargePointFactory)(id="CP-UP")
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "charger:CP-UP")
+    source = tmp_path / "upload"
+    source.write_bytes(b"log lines")
+
+    @sync_to_async
+    def upload():
+        request, _ = file_request_create(
+            charge_point_id="CP-UP", kind=FileKind.DIAGNOSTICS, at=utc_now()
+        )
+        return request, file_request_receive(
+            request_id=request.pk, source=source, name="diag.log", at=utc_now()
+        )
+
+    request, stored = await upload()
+    received = await next_event(client, "file.received")
+    assert received["data"] == {
+        "file_id": stored.pk,
+        "file_request_id": request.pk,
+        "file_kind": "Diagnostics",
+        "name": "diag.log",
+        "size": 9,
+    }
+    await client.disconnect()
