@@ -12,6 +12,19 @@ class MessageType(models.IntegerChoices):
     CALL_ERROR = 4, "CALLERROR"
 
 
+# What a frame's row says of it besides who and when (the API and the live feed show these).
+FRAME_FIELDS = (
+    "direction",
+    "message_type",
+    "unique_id",
+    "action",
+    "payload",
+    "error_code",
+    "raw",
+    "ocpp_version",
+)
+
+
 class OcppMessage(models.Model):
     """Every OCPP-J frame in and out, for audit and debugging.
 

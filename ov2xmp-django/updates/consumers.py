@@ -64,7 +64,9 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             if task is not None:
                 task.cancel()
         for topic in self.topics.values():
-            await self.channel_layer.group_discard(topic.group, self.channel_name)
+            # Gone from the group anyway once the layer's group expiry passes.
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(topic.group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -148,11 +150,17 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # --- subscriptions ---------------------------------------------------------------
 
-    async def _on_subscribe(self, text: object) -> None:
+    async def _parsed(self, text: object) -> Topic | None:
+        """The topic, or None once the client is told why not."""
         try:
-            topic = Topic.parse(text)
+            return Topic.parse(text)
         except TopicError as error:
             await self._error("invalid_topic", str(error), topic=text)
+            return None
+
+    async def _on_subscribe(self, text: object) -> None:
+        topic = await self._parsed(text)
+        if topic is None:
             return
         if str(topic) in self.topics:
             await self.send_json({"type": "subscribed", "topic": str(topic)})
@@ -166,10 +174,15 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if refusal:
             await self._error(*refusal, topic=text)
             return
-        await self.channel_layer.group_add(topic.group, self.channel_name)
-        self.topics[str(topic)] = topic
         watched = interest_module.interest()
-        await watched.announce([topic.group])
+        try:
+            await self.channel_layer.group_add(topic.group, self.channel_name)
+            await watched.announce([topic.group])
+        except Exception:  # Redis unreachable, say
+            logger.warning("live updates: subscribing to %s failed", topic, exc_info=True)
+            await self._error("unavailable", "live updates are unavailable; try again", topic=text)
+            return
+        self.topics[str(topic)] = topic
         if self._renewal is None:
             self._renewal = asyncio.ensure_future(self._renew_announcements())
         if watched.shared:
@@ -193,10 +206,8 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return None
 
     async def _on_unsubscribe(self, text: object) -> None:
-        try:
-            topic = Topic.parse(text)
-        except TopicError as error:
-            await self._error("invalid_topic", str(error), topic=text)
+        topic = await self._parsed(text)
+        if topic is None:
             return
         if self.topics.pop(str(topic), None) is not None:
             await self.channel_layer.group_discard(topic.group, self.channel_name)

@@ -142,28 +142,12 @@ def meter_values_event(
     return Event("meter_values", at, topics, ids, data)
 
 
-def frame_event(frame: Mapping[str, Any]) -> Event:
-    """ocpp.frame: one logged OCPP frame (the fields of an OcppMessage row), to
-    ``frames:<charger id>``."""
-    charge_point_id = frame["charge_point_id"]
+def frame_event(
+    *, charge_point_id: str, at: datetime, data: Callable[[], Mapping[str, Any]]
+) -> Event:
+    """ocpp.frame: one logged OCPP frame, to ``frames:<charger id>``."""
     return Event(
-        "ocpp.frame",
-        frame["timestamp"],
-        (Topic("frames", charge_point_id),),
-        {"charger_id": charge_point_id},
-        lambda: {
-            name: frame.get(name)
-            for name in (
-                "direction",
-                "message_type",
-                "unique_id",
-                "action",
-                "payload",
-                "error_code",
-                "raw",
-                "ocpp_version",
-            )
-        },
+        "ocpp.frame", at, (Topic("frames", charge_point_id),), {"charger_id": charge_point_id}, data
     )
 
 

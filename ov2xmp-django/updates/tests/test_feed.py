@@ -389,3 +389,28 @@ async def test_a_received_upload_is_published(csms, settings, tmp_path):
         "size": 9,
     }
     await client.disconnect()
+
+
+async def test_subscriptions_are_bounded(csms, monkeypatch):
+    monkeypatch.setattr(consumers, "MAX_SUBSCRIPTIONS", 1)
+    client = await feed(await token_for("operator"))
+    assert (await subscribe(client, "chargers"))["type"] == "subscribed"
+    assert (await subscribe(client, "chargers"))["type"] == "subscribed"  # again: no new one
+    assert (await subscribe(client, "commands"))["error"] == "too_many_subscriptions"
+    await client.disconnect()
+
+
+async def test_a_channel_layer_failure_is_answered_and_the_connection_stays(csms, monkeypatch):
+    client = await feed(await token_for("operator"))
+
+    async def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    from channels.layers import get_channel_layer
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", unreachable)
+    failed = await subscribe(client, "chargers")
+    assert (failed["error"], failed["topic"]) == ("unavailable", "chargers")
+    monkeypatch.undo()
+    assert (await subscribe(client, "chargers"))["type"] == "subscribed"
+    await client.disconnect()
