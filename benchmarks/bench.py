@@ -20,6 +20,10 @@ Scenarios:
                accounted for afterwards (through `ov2xmp up` and its API).
   command      REST → charger → REST round trips: `ov2xmp up` (embedded), and
                csms + worker + web processes over Redis (distributed).
+  feed         live updates: the same paced load on `ov2xmp up` without and
+               with --feed-clients clients of /ws/updates/ subscribed to every
+               charger: what watching costs the chargers' replies, and how
+               soon an event reaches the clients.
 
 The chargers are raw OCPP-J websocket clients in separate processes, on
 loopback; every run stops by itself. Ours runs on a fresh database:
@@ -30,12 +34,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import os
 import random
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from fleet import Charger, LoadResult, Plan, charger_ids, percentile, run_fleet
@@ -51,6 +59,7 @@ from servers import (
     start_ours,
     tree_cpu_seconds,
 )
+from websockets.asyncio.client import connect
 
 PACED_P99_TARGET_MS = 100.0
 
@@ -338,11 +347,104 @@ def _with_one_charger(server: Server, work: Callable[[], None]) -> None:
     asyncio.run(main())
 
 
+def scenario_feed(arguments: argparse.Namespace) -> None:
+    period = arguments.chargers / arguments.feed_rate
+    print(
+        f"\n## feed: {arguments.chargers} chargers paced at {arguments.feed_rate:g} messages/s "
+        f"on `ov2xmp up`, {arguments.duration:g} s measured"
+    )
+    print(
+        "| feed clients (topic `chargers`) | replies/s | reply p50 / p99 ms | "
+        "CPU ms per reply: server / PostgreSQL | events per client per s | "
+        "event delay p50 / p99 ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for clients in (0, arguments.feed_clients):
+        result, delays, events = with_server(
+            lambda: start_ours(arguments.postgres_url, embedded=True),
+            functools.partial(_load_watched, arguments=arguments, period=period, clients=clients),
+        )
+        per_client = f"{events / clients / arguments.duration:,.0f}" if clients else "—"
+        delay = (
+            f"{ms(statistics.median(delays))} / {ms(percentile(delays, 0.99) / 1000)}"
+            if delays
+            else "—"
+        )
+        print(
+            f"| {clients} | {result.rate:,.0f} | {result.percentile(0.5):.1f} / "
+            f"{result.percentile(0.99):.1f} | {result.cpu_per_reply(result.server_cpu):.2f} / "
+            f"{result.cpu_per_reply(result.database_cpu):.2f} | {per_client} | {delay} |"
+        )
+    print(
+        "(event delay: from the csms receiving a StatusNotification or Heartbeat, the "
+        "event's `at`, to a feed client holding the event)"
+    )
+
+
+def _load_watched(
+    server: Server, *, arguments: argparse.Namespace, period: float, clients: int
+) -> tuple[LoadResult, list[float], int]:
+    """The paced load with ``clients`` feed clients watching; the delays of the
+    status and heartbeat events in the measured window, and how many events
+    the clients received in it."""
+    window: list[float] = []
+    delays: list[float] = []
+    counted = [0]
+    subscribed = threading.Event()
+    stop = threading.Event()
+
+    async def watch(url: str) -> None:
+        async with connect(url, open_timeout=30, max_queue=None) as feed:
+            await feed.recv()  # authenticated
+            await feed.send(json.dumps({"type": "subscribe", "topic": "chargers"}))
+            await feed.recv()
+            watching.append(feed)
+            if len(watching) == clients:
+                subscribed.set()
+            while not stop.is_set():
+                try:
+                    message = json.loads(await asyncio.wait_for(feed.recv(), 0.5))
+                except TimeoutError:
+                    continue
+                arrived = time.time()
+                at = datetime.fromisoformat(message["at"]).timestamp()
+                if window and window[0] <= at <= window[1]:
+                    counted[0] += 1
+                    if message["type"] in ("connector.status", "charger.heartbeat"):
+                        delays.append(arrived - at)
+
+    watching: list[Any] = []
+
+    def feeds() -> None:
+        url = server.api.replace("http", "ws", 1) + f"/ws/updates/?token={Api(server.api).token}"
+
+        async def all_of_them() -> None:
+            await asyncio.gather(*(watch(url) for _ in range(clients)))
+
+        asyncio.run(all_of_them())
+
+    thread = threading.Thread(target=feeds, daemon=True)
+    if clients:
+        thread.start()
+        if not subscribed.wait(60):
+            raise SystemExit("feed clients did not subscribe")
+    opens = time.time() + arguments.warmup
+    window[:] = [opens, opens + arguments.duration]
+    try:
+        result = load(server, arguments, period=period)
+    finally:
+        stop.set()
+        if clients:
+            thread.join(30)
+    return result, delays, counted[0]
+
+
 SCENARIOS = {
     "throughput": scenario_throughput,
     "connections": scenario_connections,
     "storm": scenario_storm,
     "command": scenario_command,
+    "feed": scenario_feed,
 }
 
 
@@ -369,6 +471,10 @@ def main() -> None:
         "--storm-commands", type=int, default=50, help="storm: chargers sent a command after"
     )
     parser.add_argument("--commands", type=int, default=200, help="command round trips")
+    parser.add_argument(
+        "--feed-rate", type=float, default=500.0, help="feed: messages per second offered"
+    )
+    parser.add_argument("--feed-clients", type=int, default=20, help="feed: live-update clients")
     parser.add_argument("--processes", type=int, default=2, help="load processes")
     parser.add_argument(
         "--csms-processes",
@@ -398,6 +504,7 @@ def main() -> None:
         arguments.chargers, arguments.duration, arguments.connections = 10, 2.0, 20
         arguments.storm_chargers, arguments.storm_settle, arguments.storm_commands = 10, 3.0, 3
         arguments.commands, arguments.warmup, arguments.processes = 10, 3.0, 1
+        arguments.feed_rate, arguments.feed_clients = 50.0, 2
         arguments.hold = 2.0
     arguments.postgres_url = postgres_or_none(arguments.postgres_url)
     database = "PostgreSQL" if arguments.postgres_url else "SQLite"

@@ -90,8 +90,9 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._error("malformed", "messages are JSON objects in text frames")
 
     async def update(self, message: dict[str, Any]) -> None:
-        """An event of a subscribed topic (from ``updates.publisher``)."""
-        await self.send_json(message["event"])
+        """Events of a subscribed topic (from ``updates.publisher``), one frame each."""
+        for event in message["events"]:
+            await self.send_json(event)
 
     # --- authentication ------------------------------------------------------------
 

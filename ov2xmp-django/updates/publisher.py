@@ -17,6 +17,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # The channel-layer message type the consumer handles (``UpdatesConsumer.update``).
 MESSAGE_TYPE = "update"
+# Events in one channel-layer message at most (Redis messages stay small).
+EVENTS_PER_MESSAGE = 100
 
 
 class Publisher:
@@ -60,21 +63,34 @@ class Publisher:
                     await watched.refresh()
                 except Exception:
                     logger.warning("live updates: reading the subscriptions failed", exc_info=True)
-                while not self._events.empty():
-                    await self._send(layer, watched, self._events.get_nowait())
+                await self._send(layer, self._by_group(watched))
         finally:
             await watched.close()
 
-    async def _send(self, layer: BaseChannelLayer, watched: Interest, event: Event) -> None:
-        for topic in event.topics:
-            group = topic.group
-            if not watched.wanted(group):
-                continue
-            message = {"type": MESSAGE_TYPE, "event": event.message(topic)}
-            try:
-                await layer.group_send(group, message)
-            except Exception:
-                logger.warning("live updates: sending %s failed", event.type, exc_info=True)
+    def _by_group(self, watched: Interest) -> dict[str, list[dict[str, Any]]]:
+        """What has queued, as the events each subscribed group is to get."""
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        while not self._events.empty():
+            event = self._events.get_nowait()
+            for topic in event.topics:
+                if watched.wanted(topic.group):
+                    by_group.setdefault(topic.group, []).append(event.message(topic))
+        return by_group
+
+    async def _send(self, layer: BaseChannelLayer, by_group: dict[str, list[Any]]) -> None:
+        """A group's events go in a few channel-layer messages, not one each: a
+        consumer takes one message per turn of its event loop, and under load
+        those turns are few (docs/performance.md)."""
+        for group, events in by_group.items():
+            for start in range(0, len(events), EVENTS_PER_MESSAGE):
+                message = {
+                    "type": MESSAGE_TYPE,
+                    "events": events[start : start + EVENTS_PER_MESSAGE],
+                }
+                try:
+                    await layer.group_send(group, message)
+                except Exception:
+                    logger.warning("live updates: sending to %s failed", group, exc_info=True)
 
     _loop_thread = -1
 

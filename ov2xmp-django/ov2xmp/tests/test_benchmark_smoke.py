@@ -36,7 +36,7 @@ def test_every_scenario_runs_and_prints_its_figures():
     sections = {
         part.split(":", 1)[0]: part for part in output.split("\n## ")[1:]
     }  # heading → its text
-    assert set(sections) == {"throughput", "connections", "storm", "command"}, output
+    assert set(sections) == {"throughput", "connections", "storm", "command", "feed"}, output
 
     saturated, paced, by_message = table_rows(sections["throughput"])
     # Saturated: server, replies/s, p50, p99, max, errors, ratio, CPU; paced:
@@ -69,6 +69,12 @@ def test_every_scenario_runs_and_prints_its_figures():
 
     (command,) = table_rows(sections["command"])
     assert command[0][:2] == ["embedded (`ov2xmp up`)", "10"], output
+
+    (feed,) = table_rows(sections["feed"])
+    unwatched, watched = feed
+    assert (unwatched[0], unwatched[4], watched[0]) == ("0", "—", "2"), output
+    assert float(watched[4].replace(",", "")) > 0, output  # the clients received events
+    assert " / " in watched[5], output  # and their delay was measured
 
 
 def table_rows(section: str) -> list[list[list[str]]]:

@@ -19,7 +19,7 @@ from updates.interest import Interest, interest
 TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/11"
 
 
-async def test_only_groups_with_announced_interest_receive_events():
+async def test_only_groups_with_announced_interest_receive_events(monkeypatch):
     live = publisher.start(asyncio.get_running_loop())
     layer = get_channel_layer()
     channel = await layer.new_channel("listener.")
@@ -33,8 +33,14 @@ async def test_only_groups_with_announced_interest_receive_events():
         await interest().announce([group])
         live.put([event])
         message = await asyncio.wait_for(layer.receive(channel), 2)
-        assert message["event"]["type"] == "charger.booted"
-        assert message["event"]["topic"] == "charger:CP-QUIET"
+        assert [event["type"] for event in message["events"]] == ["charger.booted"]
+        assert message["events"][0]["topic"] == "charger:CP-QUIET"
+        # What queued together goes together: one channel-layer message, in order.
+        monkeypatch.setattr(publisher, "EVENTS_PER_MESSAGE", 2)
+        live.put([event] * 3)
+        first = await asyncio.wait_for(layer.receive(channel), 2)
+        second = await asyncio.wait_for(layer.receive(channel), 2)
+        assert (len(first["events"]), len(second["events"])) == (2, 1)
     finally:
         await layer.group_discard(group, channel)
         await publisher.stop()
