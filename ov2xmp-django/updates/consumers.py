@@ -84,10 +84,16 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Decoded here, not in the base class, so that only a bad frame (not an
+        # error further on) is answered as malformed.
         try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data)
-        except ValueError:  # json.JSONDecodeError, or a binary frame
+            if text_data is None:
+                raise ValueError("a binary frame")
+            content = await self.decode_json(text_data)
+        except ValueError:  # json.JSONDecodeError too
             await self._error("malformed", "messages are JSON objects in text frames")
+            return
+        await self.receive_json(content)
 
     async def update(self, message: dict[str, Any]) -> None:
         """Events of a subscribed topic (from ``updates.publisher``), one frame each."""

@@ -414,3 +414,21 @@ async def test_a_channel_layer_failure_is_answered_and_the_connection_stays(csms
     monkeypatch.undo()
     assert (await subscribe(client, "chargers"))["type"] == "subscribed"
     await client.disconnect()
+
+
+async def test_a_replaced_connection_ending_late_is_no_disconnect(csms):
+    """The charger reconnected (to another csms process, say) before its old
+    connection's end was recorded: it is still online, so no disconnect."""
+    from chargepoints.services import chargepoints_connect, chargepoints_disconnect
+    from chargepoints.tests.test_connections import T0, connecting
+
+    await sync_to_async(ChargePointFactory)(id="CP-TWICE")
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "charger:CP-TWICE")
+    await sync_to_async(chargepoints_connect)(reports=[connecting("CP-TWICE", "new")], at=T0)
+    await next_event(client, "charger.connected")
+    await sync_to_async(chargepoints_disconnect)(connections=[("CP-TWICE", "old")], at=T0)
+    assert await client.receive_nothing(timeout=0.5)
+    await sync_to_async(chargepoints_disconnect)(connections=[("CP-TWICE", "new")], at=T0)
+    assert (await next_event(client, "charger.disconnected"))["charger_id"] == "CP-TWICE"
+    await client.disconnect()
