@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "ocpp_messages",
     "csms",
     "updates",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "dashboard:login"
 STATIC_ROOT = env.path("STATIC_ROOT", DATA_DIR / "static")
 
 # --- Channels and Celery: in-process by default, Redis when configured ----------

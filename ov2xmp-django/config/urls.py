@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
@@ -27,11 +26,12 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/api/", permanent=False)),
     # The HTTP file service (files/http.py); `ov2xmp http-files` serves only these.
     path("files/upload/<str:username>/", files_http.upload, name="files-upload"),
     path("files/upload/<str:username>/<str:name>", files_http.upload, name="files-upload-named"),
     path("files/download/<str:username>/<str:name>", files_http.download, name="files-download"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
+    # The operator dashboard: /, /chargers/, /sessions/, /login/.
+    path("", include("dashboard.urls")),
 ]

@@ -93,6 +93,7 @@ def banner(
         lines.append(f"  uploads:  {http_files}/files/upload/   (HTTP, per-request credentials)")
     if api:
         lines += [
+            f"  dashboard: {api}/   (log in with the administrator's username and password)",
             f"  API:      {api}/api/",
             f"  Swagger:  {api}/api/docs/",
             f"  admin:    {api}/admin/",

@@ -181,10 +181,10 @@ def test_api_root_is_public_and_lists_the_endpoints(db):
         assert body[key] == f"http://testserver{path}", key
 
 
-def test_site_root_redirects_to_the_api(db):
+def test_site_root_is_the_dashboard_behind_its_login(db):
     response = APIClient().get("/")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/api/"
+    assert response.headers["Location"] == "/login/?next=/"
 
 
 # --- OpenAPI schema and Swagger UI ------------------------------------------------------------

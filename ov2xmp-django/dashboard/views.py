@@ -1,0 +1,235 @@
+"""The operator dashboard: server-rendered pages that the feed keeps live.
+
+A page is made of sections. ``?fragment=<section>`` renders one section alone:
+the page's script fetches it again when an event says that section changed,
+so the HTML of each section is written once, here and in its template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from rest_framework_simplejwt.tokens import AccessToken
+
+from chargepoints.models import ChargePoint
+from core.time import utc_now
+from dashboard import selectors
+from dashboard.commands import command_forms
+from transactions.models import Transaction
+
+PAGE_SIZE = 50
+DAYS_CHARTED = 14
+HISTORY_LENGTH = 20
+FRAMES_SHOWN = 50
+SERIES_LENGTH = 2000
+
+Section = Callable[[], dict[str, Any]]
+View = Callable[..., HttpResponse]
+
+# The browser runs only the dashboard's own scripts, and talks only to this
+# origin (API and feed); Chart.js sets inline styles on its canvas.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def page(*permissions: str) -> Callable[[View], View]:
+    """A dashboard page: logged in (else to the login page), the permissions
+    held (else 403), never cached, and under the content security policy."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            return response
+
+        guarded = permission_required(permissions, raise_exception=True)(wrapped)
+        return never_cache(login_required(guarded))
+
+    return decorate
+
+
+def render_sections(
+    request: HttpRequest,
+    template: str,
+    sections: dict[str, tuple[str, Section]],
+    context: dict[str, Any],
+) -> HttpResponse:
+    """The whole page, or with ``?fragment=`` one section's template alone."""
+    name = request.GET.get("fragment")
+    if name is not None:
+        if name not in sections:
+            raise Http404(f"no section {name!r} on this page")
+        fragment_template, build = sections[name]
+        return render(request, fragment_template, context | build())
+    for _template, build in sections.values():
+        context = context | build()
+    return render(request, template, context)
+
+
+@page("chargepoints.view_chargepoint")
+def overview(request: HttpRequest) -> HttpResponse:
+    def totals() -> dict[str, Any]:
+        now = utc_now()
+        daily = selectors.daily_totals(now=now, days=DAYS_CHARTED)
+        return {
+            "totals": selectors.network_totals(now=now),
+            "daily": [
+                {
+                    "day": total.day.isoformat(),
+                    "sessions": total.sessions,
+                    "energy_kwh": round(float(total.energy_wh) / 1000, 3),
+                }
+                for total in daily
+            ],
+        }
+
+    return render_sections(
+        request,
+        "dashboard/overview.html",
+        {"totals": ("dashboard/_totals.html", totals)},
+        {"topics": ["chargers"], "days_charted": DAYS_CHARTED},
+    )
+
+
+@page("chargepoints.view_chargepoint")
+def chargers(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    state = request.GET.get("state", "")
+
+    def rows() -> dict[str, Any]:
+        listed = selectors.chargers_listed(search=search, state=state)
+        return {"page_obj": Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))}
+
+    return render_sections(
+        request,
+        "dashboard/chargers.html",
+        {"rows": ("dashboard/_charger_rows.html", rows)},
+        {"topics": ["chargers"], "search": search, "state": state},
+    )
+
+
+@page("chargepoints.view_chargepoint")
+def charger(request: HttpRequest, charger_id: str) -> HttpResponse:
+    charge_point = get_object_or_404(ChargePoint, pk=charger_id)
+    user = request.user
+    may_see_frames = user.has_perm("ocpp_messages.view_ocppmessage")
+    may_see_commands = user.has_perm("commands.view_command")
+    topics = [f"charger:{charge_point.id}"]
+
+    def connectors() -> dict[str, Any]:
+        return {"connectors": selectors.charger_connectors(charge_point=charge_point)}
+
+    def history() -> dict[str, Any]:
+        return {
+            "history": selectors.charger_status_history(
+                charge_point=charge_point, limit=HISTORY_LENGTH
+            )
+        }
+
+    def commands() -> dict[str, Any]:
+        return {"commands": selectors.charger_commands(charge_point=charge_point, limit=10)}
+
+    def settings() -> dict[str, Any]:
+        return {"settings": selectors.charger_settings(charge_point=charge_point)}
+
+    def frames() -> dict[str, Any]:
+        return {
+            "frames": selectors.charger_frames(charge_point_id=charge_point.id, limit=FRAMES_SHOWN)
+        }
+
+    sections: dict[str, tuple[str, Section]] = {
+        "header": ("dashboard/_charger_header.html", dict),
+        "connectors": ("dashboard/_connectors.html", connectors),
+        "history": ("dashboard/_status_history.html", history),
+        "settings": ("dashboard/_settings.html", settings),
+    }
+    # What the user may not read is neither on the page nor served alone.
+    if may_see_commands:
+        sections["commands"] = ("dashboard/_commands.html", commands)
+    if may_see_frames:
+        sections["frames"] = ("dashboard/_frames.html", frames)
+        topics.append(f"frames:{charge_point.id}")
+    return render_sections(
+        request,
+        "dashboard/charger.html",
+        sections,
+        {
+            "charger": charge_point,
+            "topics": topics,
+            "may_see_frames": may_see_frames,
+            "may_see_commands": may_see_commands,
+            "command_forms": (
+                command_forms(charge_point.ocpp_version)
+                if user.has_perm("commands.add_command")
+                else ()
+            ),
+        },
+    )
+
+
+@page("transactions.view_transaction")
+def sessions(request: HttpRequest) -> HttpResponse:
+    def active() -> dict[str, Any]:
+        return {"active": selectors.sessions_active()}
+
+    def past() -> dict[str, Any]:
+        listed = selectors.sessions_past()
+        return {"page_obj": Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))}
+
+    return render_sections(
+        request,
+        "dashboard/sessions.html",
+        {
+            "active": ("dashboard/_active_sessions.html", active),
+            "past": ("dashboard/_past_sessions.html", past),
+        },
+        {"topics": ["chargers"]},
+    )
+
+
+@page("transactions.view_transaction")
+def session(request: HttpRequest, session_id: int) -> HttpResponse:
+    transaction = get_object_or_404(Transaction, pk=session_id)
+
+    def chart() -> dict[str, Any]:
+        series = selectors.session_series(session=transaction, limit=SERIES_LENGTH)
+        return {
+            "series": [
+                {
+                    "at": point.at.isoformat(),
+                    "power_w": float(point.power_w) if point.power_w is not None else None,
+                    "energy_wh": float(point.energy_wh) if point.energy_wh is not None else None,
+                }
+                for point in series
+            ]
+        }
+
+    return render_sections(
+        request,
+        "dashboard/session.html",
+        {
+            "summary": ("dashboard/_session_summary.html", dict),
+            "chart": ("dashboard/_session_chart.html", chart),
+        },
+        {"session": transaction, "topics": [f"transaction:{transaction.pk}"]},
+    )
+
+
+@never_cache
+def feed_token(request: HttpRequest) -> JsonResponse:
+    """An API access token for the page's feed connection (the feed takes
+    tokens, not cookies, so no other site's page can open it as this user)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "log in first"}, status=403)
+    token = AccessToken.for_user(request.user)
+    return JsonResponse({"token": str(token), "expires_at": token["exp"]})
