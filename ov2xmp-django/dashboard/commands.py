@@ -5,7 +5,8 @@ from the command's OCPP schema, so they cannot drift from what the API accepts."
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from commands.catalog import COMMANDS, OCPP16, OCPP201, CommandSpec
@@ -28,7 +29,11 @@ class CommandForm:
     action: str
     fields: tuple[FormField, ...]
     fresh_id: str = ""  # a field to fill with a new random id on each page load
-    spec: CommandSpec = field(init=False)
+    ocpp_version: str = ""
+
+    @property
+    def spec(self) -> CommandSpec:
+        return COMMANDS[(self.ocpp_version, self.action)]
 
     @property
     def url(self) -> str:
@@ -36,7 +41,6 @@ class CommandForm:
 
     def inputs(self) -> list[dict[str, Any]]:
         """The fields as the template renders them."""
-        schema = self.spec.request_schema()
         rendered = []
         for form_field in self.fields:
             default = form_field.default
@@ -47,25 +51,27 @@ class CommandForm:
                     "field": form_field,
                     "name": form_field.path,
                     "default": default,
-                    "choices": _enum_at(schema, form_field.path)
-                    if form_field.kind == CHOICE
-                    else [],
+                    "choices": (
+                        _choices(self.ocpp_version, self.action, form_field.path)
+                        if form_field.kind == CHOICE
+                        else ()
+                    ),
                 }
             )
         return rendered
 
 
-def _enum_at(schema: dict[str, Any], path: str) -> list[str]:
-    node = schema
+@cache
+def _choices(ocpp_version: str, action: str, path: str) -> tuple[str, ...]:
+    """The enum of the request schema at ``path``."""
+    node = COMMANDS[(ocpp_version, action)].request_schema()
     for part in path.split("."):
         node = node["items"] if part.isdigit() else node["properties"][part]
-    return list(node["enum"])
+    return tuple(node["enum"])
 
 
 def _forms(version: str, *forms: CommandForm) -> tuple[CommandForm, ...]:
-    for form in forms:
-        object.__setattr__(form, "spec", COMMANDS[(version, form.action)])
-    return forms
+    return tuple(replace(form, ocpp_version=version) for form in forms)
 
 
 _CONNECTOR = FormField("connectorId", "Connector", INTEGER)

@@ -42,6 +42,8 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         self.topics: dict[str, Topic] = {}
+        # The number of the last message from each (group, publisher).
+        self._received: dict[tuple[str, str], int] = {}
         self._expiry: asyncio.Task[None] | None = None
         self._renewal: asyncio.Task[None] | None = None
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -96,7 +98,24 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.receive_json(content)
 
     async def update(self, message: dict[str, Any]) -> None:
-        """Events of a subscribed topic (from ``updates.publisher``), one frame each."""
+        """Events of a subscribed topic (from ``updates.publisher``), one frame
+        each; first ``events_lost`` if the layer dropped messages before it
+        (this client read too slowly, or a send failed)."""
+        group, number = message["group"], message["number"]
+        if not any(topic.group == group for topic in self.topics.values()):
+            return  # sent before this client unsubscribed
+        last = self._received.get((group, message["source"]))
+        self._received[(group, message["source"])] = number
+        if last is not None and number > last + 1:
+            lost = [name for name, topic in self.topics.items() if topic.group == group]
+            logger.info(
+                "live updates: %s lost %d messages of %s",
+                self.channel_name,
+                number - last - 1,
+                lost,
+            )
+            for topic_name in lost:
+                await self.send_json({"type": "events_lost", "topic": topic_name})
         for event in message["events"]:
             await self.send_json(event)
 
@@ -218,6 +237,9 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         if self.topics.pop(str(topic), None) is not None:
             await self.channel_layer.group_discard(topic.group, self.channel_name)
+            # A later subscription starts counting afresh.
+            for key in [key for key in self._received if key[0] == topic.group]:
+                del self._received[key]
         await self.send_json({"type": "unsubscribed", "topic": str(topic)})
 
     async def _renew_announcements(self) -> None:

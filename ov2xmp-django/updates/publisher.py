@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,6 +37,10 @@ class Publisher:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.pid = os.getpid()
+        # Each group's messages are numbered per publisher, so that a consumer
+        # sees when the channel layer dropped one (docs/live-updates.md).
+        self.source = uuid.uuid4().hex[:16]
+        self._numbers: dict[str, int] = {}
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._arrived = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -83,8 +88,13 @@ class Publisher:
         those turns are few (docs/performance.md)."""
         for group, events in by_group.items():
             for start in range(0, len(events), EVENTS_PER_MESSAGE):
+                number = self._numbers.get(group, 0) + 1
+                self._numbers[group] = number
                 message = {
                     "type": MESSAGE_TYPE,
+                    "group": group,
+                    "source": self.source,
+                    "number": number,
                     "events": events[start : start + EVENTS_PER_MESSAGE],
                 }
                 try:

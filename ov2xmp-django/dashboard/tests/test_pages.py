@@ -105,6 +105,18 @@ def test_sections_follow_the_users_permissions(db):
     assert client.get("/chargers/CP-1/?fragment=frames").status_code == 404
     assert client.get("/chargers/CP-1/?fragment=commands").status_code == 404
     assert client.get("/sessions/").status_code == 403
+    overview = client.get("/").content.decode()
+    assert 'id="total-online"' in overview
+    assert 'id="total-active"' not in overview
+    assert "daily-data" not in overview
+    assert "daily-chart" not in overview
+
+
+def test_the_session_list_needs_the_chargers_too(db):
+    """It is live through the chargers topic, and names the chargers."""
+    client = Client()
+    client.force_login(user_with("transactions.view_transaction"))
+    assert client.get("/sessions/").status_code == 403
 
 
 def test_pages_are_not_cached_and_run_only_their_own_scripts(browser):

@@ -432,3 +432,82 @@ async def test_a_replaced_connection_ending_late_is_no_disconnect(csms):
     await sync_to_async(chargepoints_disconnect)(connections=[("CP-TWICE", "new")], at=T0)
     assert (await next_event(client, "charger.disconnected"))["charger_id"] == "CP-TWICE"
     await client.disconnect()
+
+
+async def send_to_group(topic: str, *, source: str, number: int) -> None:
+    from channels.layers import get_channel_layer
+
+    from updates.events import Topic
+
+    group = Topic.parse(topic).group
+    event = {"type": "charger.heartbeat", "schema": 1, "number": number, "topic": topic}
+    message = {"type": "update", "group": group, "source": source, "number": number}
+    await get_channel_layer().group_send(group, message | {"events": [event]})
+
+
+async def test_a_client_is_told_when_messages_of_a_topic_were_lost(csms):
+    client = await feed(await token_for("operator"))
+    await subscribe(client, "chargers")
+    for number in (1, 2, 5):
+        await send_to_group("chargers", source="publisher-a", number=number)
+    await send_to_group(
+        "chargers", source="publisher-b", number=7
+    )  # another process: its own count
+    await send_to_group("chargers", source="publisher-a", number=6)
+
+    received = [await client.receive_json_from() for _ in range(6)]
+
+    assert [(message["type"], message.get("number")) for message in received] == [
+        ("charger.heartbeat", 1),
+        ("charger.heartbeat", 2),
+        ("events_lost", None),
+        ("charger.heartbeat", 5),
+        ("charger.heartbeat", 7),
+        ("charger.heartbeat", 6),
+    ]
+    assert received[2] == {"type": "events_lost", "topic": "chargers"}
+    await client.disconnect()
+
+
+async def test_a_client_that_reads_too_slowly_hears_that_it_lost_events(
+    csms, settings, monkeypatch
+):
+    """A channel that holds two messages, and ten sent before the client reads
+    one: the layer drops the rest, and the client is told."""
+    from channels.layers import channel_layers
+    from django.utils import timezone
+
+    from updates import publisher
+    from updates.events import charger_event
+
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2}}
+    }
+    channel_layers.backends.clear()
+    monkeypatch.setattr(publisher, "EVENTS_PER_MESSAGE", 1)
+    await publisher.stop()
+    publisher.start(asyncio.get_running_loop())
+    try:
+        client = await feed(await token_for("operator"))
+        await subscribe(client, "chargers")
+        publisher.current().put(
+            charger_event("charger.heartbeat", charge_point_id=f"CP-{n}", at=timezone.now())
+            for n in range(10)
+        )
+        received = []
+        while not await client.receive_nothing(timeout=0.5):
+            received.append(await client.receive_json_from())
+        assert 0 < len(received) < 10  # the layer dropped some
+        # The loss shows with the next message that gets through.
+        publisher.current().put(
+            [charger_event("charger.heartbeat", charge_point_id="CP-LAST", at=timezone.now())]
+        )
+        received.append(await client.receive_json_from())
+        received.append(await client.receive_json_from())
+        assert received[-2] == {"type": "events_lost", "topic": "chargers"}
+        assert received[-1]["charger_id"] == "CP-LAST"
+        assert {"type": "events_lost", "topic": "chargers"} not in received[:-2]
+        await client.disconnect()
+    finally:
+        await publisher.stop()
+        channel_layers.backends.clear()

@@ -104,6 +104,12 @@ const dashboard = (() => {
     }
   }
 
+  // Read every section again: events were missed (see docs/live-updates.md).
+  function resync() {
+    for (const section of sections()) refresh(section);
+    document.dispatchEvent(new CustomEvent("feed:resync"));
+  }
+
   async function token() {
     const response = await fetch("/feed-token/", { credentials: "same-origin" });
     if (response.status === 403) {
@@ -153,10 +159,11 @@ const dashboard = (() => {
         if (!waiting.size) {
           retryDelay = 1000;
           showState("live", "success");
-          // Whatever changed before the subscriptions took hold.
-          for (const section of sections()) refresh(section);
-          document.dispatchEvent(new CustomEvent("feed:subscribed"));
+          resync(); // whatever changed before the subscriptions took hold
         }
+      } else if (content.type === "events_lost") {
+        console.info("dashboard: events lost on", content.topic);
+        resync();
       } else if (content.type === "error") {
         console.warn("dashboard: feed error", content);
         if (content.topic) showState(content.error, "warning");

@@ -3,6 +3,7 @@
 
 (() => {
   const canvas = document.getElementById("daily-chart");
+  if (!canvas) return; // sessions are not the user's to see
   const chart = new Chart(canvas, {
     type: "bar",
     data: {

@@ -86,8 +86,8 @@
     redraw();
   });
 
-  // Meter values that came while the feed was not yet (or no longer) subscribed.
-  document.addEventListener("feed:subscribed", async () => {
+  // Meter values the feed missed: before it subscribed, while it was away, or lost.
+  document.addEventListener("feed:resync", async () => {
     const html = await dashboard.fetchFragment("chart");
     if (html === null) return;
     const holder = document.createElement("div");
