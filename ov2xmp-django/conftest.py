@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from csms.server import CsmsServer
+from csms.tls import server_ssl_context
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -63,7 +64,10 @@ async def start_csms(transactional_db, settings):
         settings.OV2XMP = dataclasses.replace(
             settings.OV2XMP, **{"message_log_flush_seconds": 0.05, **overrides}
         )
-        server = CsmsServer(host="127.0.0.1", port=0)
+        # TLS on the OCPP port when the settings name a certificate.
+        server = CsmsServer(
+            host="127.0.0.1", port=0, ssl_context=server_ssl_context(settings.OV2XMP)
+        )
         await server.start()
         servers.append(server)
         return server

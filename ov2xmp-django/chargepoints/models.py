@@ -21,12 +21,37 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected"
 
 
+class SecurityProfile(models.IntegerChoices):
+    """How a charger proves who it is when it connects (OCPP security profiles)."""
+
+    NONE = 0, "0: none (the charger id alone)"
+    BASIC_AUTH = 1, "1: HTTP Basic authentication"
+    TLS_BASIC_AUTH = 2, "2: TLS with HTTP Basic authentication"
+    TLS_CLIENT_CERTIFICATE = 3, "3: TLS with a client certificate"
+
+
 class ChargePoint(models.Model):
     """A charging station, identified by the id in its websocket URL."""
 
     id = models.CharField(primary_key=True, max_length=48, validators=[charge_point_id_validator])
     registration_status = models.CharField(
         max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
+    )
+    # How it must authenticate when it connects (csms/admission.py).
+    security_profile = models.PositiveSmallIntegerField(
+        choices=SecurityProfile.choices, default=SecurityProfile.NONE
+    )
+    password_hash = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="The HTTP Basic password (profiles 1 and 2), salted and hashed.",
+    )
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    certificate_identity = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Profile 3: the common name its client certificate must carry "
+        "(empty: the charger id).",
     )
     description = models.CharField(max_length=255, blank=True)
 

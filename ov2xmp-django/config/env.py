@@ -10,6 +10,7 @@ mounted by Docker or systemd.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 PREFIX = "OV2XMP_"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -114,6 +116,18 @@ class Env:
         if value is None:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    def networks(self, name: str) -> tuple[IPNetwork, ...]:
+        """Comma-separated addresses or networks (``10.0.0.0/8``, ``::1``)."""
+        networks = []
+        for item in self.csv(name, []):
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    f"{PREFIX}{name}: {item!r} is not an IP address or network"
+                ) from None
+        return tuple(networks)
 
     def path(self, name: str, default: Path) -> Path:
         value = self.raw(name)
@@ -253,6 +267,14 @@ class PlatformSettings:
     http_files_port: int
     http_files_public_url: str | None
     upload_protocol: str
+    # Charger authentication (csms/admission.py): the lowest security profile
+    # admitted, the proxies whose X-Forwarded-* and client-certificate headers
+    # the csms believes, and TLS on the OCPP port itself.
+    minimum_security_profile: int = 0
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    ocpp_tls_certificate: Path | None = None
+    ocpp_tls_private_key: Path | None = None
+    ocpp_tls_client_ca: Path | None = None
 
     def __post_init__(self) -> None:
         # Checked here, not only when reading the environment, so that a test's
@@ -261,11 +283,17 @@ class PlatformSettings:
             ("CA_CERTIFICATE", "CA_PRIVATE_KEY"),
             ("V2G_CA_CERTIFICATE", "V2G_CA_PRIVATE_KEY"),
             ("FTP_TLS_CERTIFICATE", "FTP_TLS_PRIVATE_KEY"),
+            ("OCPP_TLS_CERTIFICATE", "OCPP_TLS_PRIVATE_KEY"),
         ]:
             if (getattr(self, certificate.lower()) is None) != (getattr(self, key.lower()) is None):
                 raise ConfigurationError(
                     f"{PREFIX}{certificate} and {PREFIX}{key} go together: set both or neither"
                 )
+        if self.ocpp_tls_client_ca is not None and self.ocpp_tls_certificate is None:
+            raise ConfigurationError(
+                f"{PREFIX}OCPP_TLS_CLIENT_CA needs {PREFIX}OCPP_TLS_CERTIFICATE and "
+                f"{PREFIX}OCPP_TLS_PRIVATE_KEY: client certificates come with TLS"
+            )
         for responder in self.ocsp_responders:
             parts = urlsplit(responder)
             try:

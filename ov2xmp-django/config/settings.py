@@ -266,6 +266,15 @@ OV2XMP = PlatformSettings(
     http_files_public_url=env.text("HTTP_FILES_PUBLIC_URL"),
     # How chargers upload when a request does not say.
     upload_protocol=env.choice("UPLOAD_PROTOCOL", "ftp", ["ftp", "http"]),
+    # Chargers below this OCPP security profile are refused (0: all admitted).
+    minimum_security_profile=env.integer("MINIMUM_SECURITY_PROFILE", 0, minimum=0, maximum=3),
+    # Peers (Caddy) whose X-Forwarded-* and client-certificate headers the csms believes.
+    trusted_proxies=env.networks("TRUSTED_PROXIES"),
+    # TLS on the OCPP port itself (wss:// without a proxy), and the CA of
+    # chargers' client certificates (security profile 3).
+    ocpp_tls_certificate=env.existing_file("OCPP_TLS_CERTIFICATE"),
+    ocpp_tls_private_key=env.existing_file("OCPP_TLS_PRIVATE_KEY"),
+    ocpp_tls_client_ca=env.existing_file("OCPP_TLS_CLIENT_CA"),
 )
 
 # --- Logging ------------------------------------------------------------------------

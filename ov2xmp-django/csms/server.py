@@ -31,9 +31,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from chargepoints.models import CHARGE_POINT_ID_PATTERN, ChargePoint, RegistrationStatus
+from chargepoints.models import CHARGE_POINT_ID_PATTERN, RegistrationStatus
 from chargepoints.services import ConnectionReport
 from commands.services import EXECUTE_MESSAGE, command_route
+from csms.admission import BASIC_CHALLENGE, admission_refusal, transport_of
 from csms.batching import FrequentWrites
 from csms.charge_point import CsmsChargePoint, LoggedConnection, db
 from csms.commands import command_execute
@@ -234,8 +235,9 @@ class CsmsServer:
             )
 
     async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse, before the upgrade, paths that name no charger and unknown
-        chargers when the policy says so."""
+        """Refuse, before the upgrade, paths that name no charger, unknown
+        chargers when the policy says so, and chargers that do not meet their
+        security profile (csms/admission.py)."""
         charge_point_id = charge_point_id_from_path(request.path)
         if charge_point_id is None:
             logger.warning("refused %s: not /ws/ocpp/<charger id>", request.path[:100])
@@ -243,14 +245,20 @@ class CsmsServer:
                 HTTPStatus.NOT_FOUND,
                 "Connect to /ws/ocpp/<charger id> (1-48 characters of A-Z a-z 0-9 *-_=:+|@.)\n",
             )
-        if settings.OV2XMP.unknown_chargers == "reject":
-            known = await ChargePoint.objects.filter(id=charge_point_id).aexists()
-            if not known:
-                logger.warning("refused unknown charger %s", charge_point_id)
-                return connection.respond(
-                    HTTPStatus.NOT_FOUND, f"Unknown charger {charge_point_id}\n"
-                )
-        return None
+        transport = transport_of(connection, request.headers)
+        refusal = await admission_refusal(charge_point_id, request.headers, transport)
+        if refusal is None:
+            return None
+        logger.warning(
+            "refused %s from %s: %s",
+            charge_point_id,
+            transport.forwarded_for or transport.peer,
+            refusal.reason,
+        )
+        response = connection.respond(refusal.status, refusal.reason + "\n")
+        if refusal.challenge:
+            response.headers[BASIC_CHALLENGE[0]] = BASIC_CHALLENGE[1]
+        return response
 
     async def _handle(self, websocket: ServerConnection) -> None:
         request = websocket.request
@@ -295,16 +303,14 @@ class CsmsServer:
     ) -> None:
         websocket = live.websocket
         policy = settings.OV2XMP.unknown_chargers
-        remote = websocket.remote_address
-        forwarded = websocket.request.headers.get("X-Forwarded-For") if websocket.request else None
-        if forwarded and settings.TRUST_PROXY_HEADERS:
-            # Behind Caddy the socket's peer is the proxy; the charger is the first hop.
-            remote = (forwarded.split(",")[0].strip(),)
+        assert websocket.request is not None
+        # Behind Caddy the socket's peer is the proxy; the charger is the first hop.
+        transport = transport_of(websocket, websocket.request.headers)
         report = ConnectionReport(
             charge_point_id=charge_point_id,
             ocpp_version=charge_point_class.ocpp_version,
             connection_id=live.connection_id,
-            remote_address=str(remote[0]) if remote else "",
+            remote_address=transport.forwarded_for or transport.peer,
             registration_status_if_new=RegistrationStatus.PENDING
             if policy == "pending"
             else RegistrationStatus.ACCEPTED,

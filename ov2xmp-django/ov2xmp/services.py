@@ -142,13 +142,18 @@ def serve_asgi(*, with_csms: bool, files_only: bool = False) -> None:
 
     from config.asgi import application, files_application
     from csms.server import CsmsServer
+    from csms.tls import server_ssl_context
     from files.ftp import FtpServerThread, build_ftp_server
     from updates import publisher as live_updates
 
     config = settings.OV2XMP
     bind = config.bind
     api_port = config.http_files_port if files_only else config.api_port
-    csms = CsmsServer(host=bind, port=config.ocpp_port) if with_csms else None
+    csms = (
+        CsmsServer(host=bind, port=config.ocpp_port, ssl_context=server_ssl_context(config))
+        if with_csms
+        else None
+    )
     ftp = None
     if with_csms:
         try:
@@ -226,9 +231,15 @@ async def _serve_csms(*, reuse_port: bool, ready: Any) -> None:
     """Serve until SIGINT or SIGTERM. With ``ready`` (a queue), report the
     address there instead of printing the banner."""
     from csms.server import CsmsServer
+    from csms.tls import server_ssl_context
 
     config = settings.OV2XMP
-    server = CsmsServer(host=config.bind, port=config.ocpp_port, reuse_port=reuse_port)
+    server = CsmsServer(
+        host=config.bind,
+        port=config.ocpp_port,
+        ssl_context=server_ssl_context(config),
+        reuse_port=reuse_port,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import os
 
 import pytest
@@ -13,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chargepoints.models import ChargePoint
+from config.env import Env
 from csms.simulator import simulated_charger
 from csms.tests.helpers import eventually, is_offline
 
@@ -66,7 +68,7 @@ async def test_policy_reject_refuses_unknown_chargers_before_the_upgrade(start_c
         await connect(server.url + "CP-STRANGER", subprotocols=["ocpp1.6"])
     assert refused.value.response.status_code == 404
     assert b"Unknown charger" in refused.value.response.body
-    assert "refused unknown charger CP-STRANGER" in caplog.text
+    assert "refused CP-STRANGER from 127.0.0.1: Unknown charger CP-STRANGER" in caplog.text
     assert not await ChargePoint.objects.filter(id="CP-STRANGER").aexists()
 
     await ChargePoint.objects.acreate(id="CP-KNOWN")
@@ -168,11 +170,16 @@ async def test_a_silent_connection_is_marked_disconnected(start_csms):
         writer.close()
 
 
-@pytest.mark.parametrize(("trusted", "recorded"), [(True, "203.0.113.7"), (False, "127.0.0.1")])
+@pytest.mark.parametrize(
+    ("proxies", "recorded"),
+    [("127.0.0.0/8", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1"), ("", "127.0.0.1")],
+)
 async def test_the_forwarded_address_is_used_only_behind_a_trusted_proxy(
-    csms, settings, trusted, recorded
+    csms, settings, proxies, recorded
 ):
-    settings.TRUST_PROXY_HEADERS = trusted
+    settings.OV2XMP = dataclasses.replace(
+        settings.OV2XMP, trusted_proxies=Env({"OV2XMP_P": proxies}).networks("P")
+    )
     headers = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
     async with connect(
         csms.url + "CP-PROXIED", subprotocols=["ocpp1.6"], additional_headers=headers
