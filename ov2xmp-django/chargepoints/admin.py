@@ -33,12 +33,22 @@ class ChargePointAdmin(admin.ModelAdmin):
         "model",
         "last_seen_at",
     ]
-    list_filter = ["registration_status", "is_connected", "ocpp_version"]
     search_fields = ["id", "vendor", "model", "serial_number"]
+    list_filter = ["registration_status", "is_connected", "ocpp_version", "security_profile"]
+    # The password is set through the API (hashed there, or generated).
+    exclude = ["password_hash"]
     readonly_fields = [
         field.name
         for field in ChargePoint._meta.fields
-        if field.name not in ("id", "registration_status", "description")
+        if field.name
+        not in (
+            "id",
+            "registration_status",
+            "description",
+            "security_profile",
+            "certificate_identity",
+            "password_hash",
+        )
     ]
 
 

@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from chargepoints.models import ChargePoint, ConfigurationKey, DeviceModelVariable
+from chargepoints.security import (
+    REDACTED,
+    chargepoint_set_password,
+    is_password_variable,
+    password_sent,
+)
 from chargepoints.services import variable_address
 from commands.catalog import OCPP16, OCPP201
+from core.time import utc_now
 
 if TYPE_CHECKING:
     from commands.models import Command
@@ -105,15 +112,29 @@ def _configuration_read(command: Command, response: dict[str, Any]) -> None:
         ).delete()
 
 
+def _record_password(command: Command) -> bool:
+    """A new Basic password the charger accepted becomes the one it must log
+    in with; True if the command set one."""
+    password = password_sent(command.action, command.request)
+    if password is None:
+        return False
+    chargepoint_set_password(
+        charge_point_id=command.charge_point_id, password=password, at=utc_now()
+    )
+    logger.info("%s: new Basic password recorded (%s)", command.charge_point_id, command.action)
+    return True
+
+
 @on_result((OCPP16, "ChangeConfiguration"))
 def _configuration_changed(command: Command, response: dict[str, Any]) -> None:
     status = response.get("status")
     if status in ACCEPTED:
+        secret = _record_password(command)
         ConfigurationKey.objects.update_or_create(
             charge_point_id=command.charge_point_id,
             key=command.request["key"],
             defaults={
-                "value": command.request["value"],
+                "value": REDACTED if secret else command.request["value"],
                 "readonly": False,
                 "reboot_required": status == "RebootRequired",
             },
@@ -150,6 +171,9 @@ def _variables_set(command: Command, response: dict[str, Any]) -> None:
             continue
         address = _address(result)
         value = requested.get(tuple(address.values()))
+        if is_password_variable(result):
+            _record_password(command)
+            value = REDACTED
         if value is not None:
             DeviceModelVariable.objects.update_or_create(
                 charge_point_id=command.charge_point_id, **address, defaults={"value": value}

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from chargepoints.models import ChargePoint
+from chargepoints.security import request_redacted
 from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
 from commands.results import apply_failure, apply_result
@@ -214,6 +215,11 @@ def command_finish(
             apply_result(command)
         else:
             apply_failure(command)
+        redacted = request_redacted(command.action, command.request)
+        if redacted is not command.request:
+            # A charger's password stays on record only until it is sent.
+            command.request = redacted
+            command.save(update_fields=["request"])
         transaction.on_commit(lambda: _announce_finished(command))
         _publish(command, "command.finished", at=at)
     logger.info(

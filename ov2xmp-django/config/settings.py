@@ -8,6 +8,7 @@ in-memory channel layer and Celery tasks run in-process.
 from __future__ import annotations
 
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from config.env import (
     database_from_url,
     sqlite_database,
 )
+from config.production import insecure_settings
 
 env = Env()
 
@@ -276,6 +278,25 @@ OV2XMP = PlatformSettings(
     ocpp_tls_private_key=env.existing_file("OCPP_TLS_PRIVATE_KEY"),
     ocpp_tls_client_ca=env.existing_file("OCPP_TLS_CLIENT_CA"),
 )
+
+# --- Production: refuse to run insecurely (config/production.py) ------------------------
+ENVIRONMENT = env.choice("ENVIRONMENT", "development", ["development", "production"])
+if ENVIRONMENT == "production":
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    _insecure = insecure_settings(
+        debug=DEBUG,
+        secret_key_configured=bool(env.text("SECRET_KEY")),
+        allowed_hosts=ALLOWED_HOSTS,
+        tls_proxy=bool(OV2XMP.trusted_proxies),
+        ocpp_tls=OV2XMP.ocpp_tls_certificate is not None,
+    )
+    if _insecure and not env.flag("ALLOW_INSECURE", False):
+        raise ConfigurationError(
+            "OV2XMP_ENVIRONMENT=production, but the configuration is insecure "
+            "(OV2XMP_ALLOW_INSECURE=true starts anyway):\n  " + "\n  ".join(_insecure)
+        )
+    for _problem in _insecure:
+        print(f"ov2xmp: insecure configuration allowed: {_problem}", file=sys.stderr)
 
 # --- Logging ------------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()

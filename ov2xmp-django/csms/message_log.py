@@ -12,6 +12,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from chargepoints.security import request_redacted
 from core.time import utc_now
 from ocpp_messages.models import Direction, MessageType
 from ocpp_messages.services import ocpp_messages_record
@@ -75,6 +76,8 @@ class MessageLog:
         kind, unique_id, action, payload, error_code = parse_frame(frame)
         if kind in (MessageType.CALL_RESULT, MessageType.CALL_ERROR) and action_for is not None:
             action = action_for.pop(unique_id, "")
+        elif kind == MessageType.CALL:
+            payload = request_redacted(action, payload)  # a charger's new password
         self._pending.append(
             {
                 "charge_point_id": charge_point_id,

@@ -6,11 +6,13 @@ documented in ``docs/configuration.md``. No database is used."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shlex
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -34,6 +36,18 @@ def compose(name: str) -> dict[str, Any]:
     assert isinstance(document, dict), name
     assert document.get("services"), f"{name} defines no services"
     return document
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_files_follow_the_compose_specification(name):
+    schema = json.loads((Path(__file__).parent / "data/compose_spec.json").read_text())
+    # The schema of docker-compose 1.29.2 predates the project name (2022).
+    schema["properties"]["name"] = {"type": "string"}
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in jsonschema.Draft7Validator(schema).iter_errors(compose(name))
+    ]
+    assert errors == []
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
