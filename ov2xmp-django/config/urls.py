@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from config.api_root import ApiRootView
+from config.health import healthz
 from files import http as files_http
 
 api_urlpatterns: list[URLPattern | URLResolver] = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("files/download/<str:username>/<str:name>", files_http.download, name="files-download"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
+    path("healthz/", healthz, name="healthz"),
     # The operator dashboard: /, /chargers/, /sessions/, /login/.
     path("", include("dashboard.urls")),
 ]

@@ -7,6 +7,7 @@
     ov2xmp http-files  the HTTP file service (uploads under /files/)
     ov2xmp worker    a Celery worker          ov2xmp beat   the Celery scheduler
     ov2xmp manage …  Django's manage.py commands (migrate, createsuperuser, …)
+    ov2xmp health S  whether service S on this host is up (container health checks)
 
 Flags override the ``OV2XMP_*`` environment variables they name.
 """
@@ -76,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("http-files", help="run the HTTP file service for uploads"),
         http_files=True,
     )
+    health = commands.add_parser(
+        "health", help="check that a service on this host is up (container health checks)"
+    )
+    health.add_argument("service", choices=["web", "csms", "ftp", "http-files", "worker"])
+    network_flags(health, api=True, ocpp=True, ftp=True, http_files=True)
     # These pass everything after their name on untouched (see main()).
     for name, text in PASS_THROUGH.items():
         commands.add_parser(name, help=text, add_help=False)
@@ -132,6 +138,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         # daphne installs its Twisted reactor on import; it must come first.
         import daphne.server  # noqa: F401
     setup_django()
+
+    if arguments.command == "health":
+        from ov2xmp import health
+
+        health.run(arguments.service)
+        return
 
     from ov2xmp import services
 

@@ -294,3 +294,21 @@ def test_filtering_by_an_unknown_charger_gives_an_empty_list(api, path):
     response = api.get(path, {"charge_point": "NO-SUCH-CHARGER"})
     assert response.status_code == 200, response.content
     assert response.json()["count"] == 0
+
+
+def test_the_health_check_needs_no_login_and_says_ok(db):
+    response = APIClient().get("/healthz/")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert "no-cache" in response.headers["Cache-Control"]
+
+
+def test_the_health_check_says_when_the_database_does_not_answer(db, monkeypatch):
+    from django.db import DatabaseError, connection
+
+    def unreachable():
+        raise DatabaseError("connection refused")
+
+    with monkeypatch.context() as patched:  # undone before the test database is flushed
+        patched.setattr(connection, "cursor", unreachable)
+        response = APIClient().get("/healthz/")
+    assert (response.status_code, response.json()["status"]) == (503, "unavailable")

@@ -117,6 +117,23 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
 
 
+def meter_values(transaction_id: int, at: str, wh: str, watts: str) -> call.MeterValues:
+    """One reading of the energy register and the power."""
+    return call.MeterValues(
+        connector_id=1,
+        transaction_id=transaction_id,
+        meter_value=[
+            {
+                "timestamp": at,
+                "sampledValue": [
+                    {"value": wh, "unit": "Wh"},
+                    {"value": watts, "measurand": "Power.Active.Import", "unit": "W"},
+                ],
+            }
+        ],
+    )
+
+
 def evaluated_until(page: Any, function: str, expected: Any) -> None:
     """Wait for ``function`` to return ``expected`` in the page (Playwright's
     wait_for_function evaluates a string, which the page's policy forbids)."""
@@ -164,19 +181,7 @@ def test_a_charger_shows_up_online_and_its_meter_values_arrive_without_reload(pl
         )
         chargers.run(
             charger.call(
-                call.MeterValues(
-                    connector_id=1,
-                    transaction_id=started.transaction_id,
-                    meter_value=[
-                        {
-                            "timestamp": "2026-11-24T10:05:00Z",
-                            "sampledValue": [
-                                {"value": "1750", "unit": "Wh"},
-                                {"value": "7391", "measurand": "Power.Active.Import", "unit": "W"},
-                            ],
-                        }
-                    ],
-                )
+                meter_values(started.transaction_id, "2026-11-24T10:05:00Z", "1750", "7391")
             )
         )
         readings = page.locator("#meter-readings")
@@ -205,19 +210,7 @@ def test_a_charger_shows_up_online_and_its_meter_values_arrive_without_reload(pl
         assert page.evaluate(points) == [1, 1]
         chargers.run(
             charger.call(
-                call.MeterValues(
-                    connector_id=1,
-                    transaction_id=started.transaction_id,
-                    meter_value=[
-                        {
-                            "timestamp": "2026-11-24T10:06:00Z",
-                            "sampledValue": [
-                                {"value": "1900", "unit": "Wh"},
-                                {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"},
-                            ],
-                        }
-                    ],
-                )
+                meter_values(started.transaction_id, "2026-11-24T10:06:00Z", "1900", "7200")
             )
         )
         evaluated_until(page, points, [2, 2])

@@ -225,3 +225,44 @@ def test_redis_channel_layer_carries_messages(tmp_path):
     env = service_env(tmp_path, OV2XMP_REDIS_URL=REDIS_URL)
     completed = run(["manage", "shell", "--verbosity", "0", "-c", script], env)
     assert completed.stdout.split() == ["RedisChannelLayer", "7"], completed.stderr
+
+
+def test_a_health_check_of_a_service_that_is_down_fails_with_the_reason(tmp_path):
+    port = free_port()
+    down = run(["health", "csms", "--ocpp-port", str(port)], service_env(tmp_path))
+    assert down.returncode == 1
+    assert f"ov2xmp health csms: port {port}:" in down.stderr
+    web = run(["health", "web", "--api-port", str(port)], service_env(tmp_path))
+    assert web.returncode == 1
+    assert "ov2xmp health web: /healthz/:" in web.stderr
+
+
+def test_csms_ends_tls_itself_when_given_a_certificate(tmp_path):
+    from websockets.exceptions import InvalidHandshake
+
+    from csms.tests.tls import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    env = service_env(
+        tmp_path,
+        OV2XMP_OCPP_TLS_CERTIFICATE=str(pki.server_certificate),
+        OV2XMP_OCPP_TLS_PRIVATE_KEY=str(pki.server_key),
+    )
+    assert run(["manage", "migrate", "--noinput"], env).returncode == 0
+    port = free_port()
+    csms = start(["csms", "--ocpp-port", str(port)], env, f"wss://127.0.0.1:{port}/ws/ocpp/")
+    try:
+
+        async def boot(url: str, **options) -> str:
+            async with simulated_charger(url, "CP-TLS", **options) as charger:
+                reply = await charger.call(
+                    call.BootNotification(charge_point_model="T", charge_point_vendor="V")
+                )
+                return str(reply.status)
+
+        tls = pki.client_context()
+        assert asyncio.run(boot(f"wss://127.0.0.1:{port}/ws/ocpp/", ssl=tls)) == "Accepted"
+        with pytest.raises(InvalidHandshake, match="did not receive a valid HTTP response"):
+            asyncio.run(boot(f"ws://127.0.0.1:{port}/ws/ocpp/"))  # plain ws:// is not served
+    finally:
+        assert stop(csms) == 0
