@@ -54,6 +54,13 @@ class ChargePoint(models.Model):
         "(empty: the charger id).",
     )
     description = models.CharField(max_length=255, blank=True)
+    location = models.ForeignKey(
+        "locations.Location",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="chargers",
+    )
 
     # What the charger says about itself in BootNotification.
     ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices, blank=True)
@@ -138,9 +145,53 @@ class Evse(models.Model):
         return f"{self.charge_point_id}/{self.evse_id}"
 
 
+class ConnectorStandard(models.TextChoices):
+    """OCPI 2.2.1 ConnectorType (the plug or socket)."""
+
+    CHADEMO = "CHADEMO"
+    CHAOJI = "CHAOJI"
+    DOMESTIC_F = "DOMESTIC_F", "DOMESTIC_F (Schuko)"
+    GBT_AC = "GBT_AC"
+    GBT_DC = "GBT_DC"
+    IEC_60309_2_SINGLE_16 = "IEC_60309_2_single_16"
+    IEC_60309_2_THREE_16 = "IEC_60309_2_three_16"
+    IEC_60309_2_THREE_32 = "IEC_60309_2_three_32"
+    IEC_62196_T1 = "IEC_62196_T1", "IEC_62196_T1 (Type 1)"
+    IEC_62196_T1_COMBO = "IEC_62196_T1_COMBO", "IEC_62196_T1_COMBO (CCS1)"
+    IEC_62196_T2 = "IEC_62196_T2", "IEC_62196_T2 (Type 2)"
+    IEC_62196_T2_COMBO = "IEC_62196_T2_COMBO", "IEC_62196_T2_COMBO (CCS2)"
+    IEC_62196_T3A = "IEC_62196_T3A"
+    IEC_62196_T3C = "IEC_62196_T3C"
+    NEMA_5_20 = "NEMA_5_20"
+    NEMA_14_50 = "NEMA_14_50"
+    PANTOGRAPH_BOTTOM_UP = "PANTOGRAPH_BOTTOM_UP"
+    PANTOGRAPH_TOP_DOWN = "PANTOGRAPH_TOP_DOWN"
+    TESLA_S = "TESLA_S"
+
+
+class ConnectorFormat(models.TextChoices):
+    SOCKET = "SOCKET"
+    CABLE = "CABLE"
+
+
+class PowerType(models.TextChoices):
+    AC_1_PHASE = "AC_1_PHASE"
+    AC_2_PHASE = "AC_2_PHASE"
+    AC_2_PHASE_SPLIT = "AC_2_PHASE_SPLIT"
+    AC_3_PHASE = "AC_3_PHASE"
+    DC = "DC"
+
+
 class Connector(models.Model):
     evse = models.ForeignKey(Evse, on_delete=models.CASCADE, related_name="connectors")
     connector_id = models.PositiveIntegerField()
+    # What it is (operators set these; OCPP does not report them).
+    standard = models.CharField(max_length=32, choices=ConnectorStandard.choices, blank=True)
+    format = models.CharField(max_length=8, choices=ConnectorFormat.choices, blank=True)
+    power_type = models.CharField(max_length=16, choices=PowerType.choices, blank=True)
+    max_voltage = models.PositiveIntegerField(null=True, blank=True, help_text="V")
+    max_amperage = models.PositiveIntegerField(null=True, blank=True, help_text="A")
+    max_electric_power = models.PositiveIntegerField(null=True, blank=True, help_text="W")
     status = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=50, blank=True)
     info = models.CharField(max_length=50, blank=True)

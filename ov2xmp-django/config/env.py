@@ -304,3 +304,18 @@ class PlatformSettings:
                 raise ConfigurationError(
                     f"{PREFIX}OCSP_RESPONDERS: {responder!r} is not an http:// or https:// URL"
                 )
+
+
+OPENSTREETMAP_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+def map_tiles_url(value: str, *, variable: str = PREFIX + "MAP_TILES_URL") -> str:
+    """A tile URL template, or "" for none (the word ``none``)."""
+    if value.strip().lower() == "none":
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{variable}={value!r}: expected an http(s) URL, or none")
+    if not all(part in value for part in ("{z}", "{x}", "{y}")):
+        raise ConfigurationError(f"{variable}={value!r}: the URL needs {{z}}, {{x}} and {{y}}")
+    return value

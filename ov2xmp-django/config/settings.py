@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from config.env import (
+    OPENSTREETMAP_TILES,
     ConfigurationError,
     Env,
     PlatformSettings,
     database_from_url,
+    map_tiles_url,
     sqlite_database,
 )
 from config.production import insecure_settings
@@ -85,6 +87,7 @@ INSTALLED_APPS = [
     "ocpp_messages",
     "csms",
     "updates",
+    "locations",
     "dashboard",
 ]
 
@@ -141,6 +144,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The dashboard's map: a tile server URL ({z}/{x}/{y}), or "none" for markers
+# on a blank background (no request leaves the site).
+MAP_TILES_URL = map_tiles_url(env.text_or("MAP_TILES_URL", OPENSTREETMAP_TILES))
+MAP_ATTRIBUTION = env.text_or("MAP_ATTRIBUTION", "© OpenStreetMap contributors")
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "dashboard:login"

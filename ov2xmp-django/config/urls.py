@@ -16,6 +16,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("chargepoints.api.urls")),
+    path("", include("locations.api.urls")),
     path("", include("idtokens.api.urls")),
     path("", include("transactions.api.urls")),
     path("", include("reservations.api.urls")),

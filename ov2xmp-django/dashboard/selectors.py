@@ -18,6 +18,7 @@ from chargepoints.models import (
     StatusNotification,
 )
 from commands.models import Command
+from locations.models import Location
 from ocpp_messages.models import OcppMessage
 from transactions.models import MeterValue, Transaction, TransactionStatus
 
@@ -233,3 +234,36 @@ def _total_power(by_phase: dict[str, Decimal] | None) -> Decimal | None:
         if values:
             return sum(values, Decimal(0))
     return None
+
+
+def map_locations() -> list[dict[str, Any]]:
+    """Locations with coordinates, and how many of their chargers are online
+    and of their connectors free, for the map."""
+    connected = Q(chargers__is_connected=True)
+    rows = (
+        Location.objects.exclude(latitude=None)
+        .annotate(
+            charger_count=Count("chargers", distinct=True),
+            online=Count("chargers", filter=connected, distinct=True),
+            available=Count(
+                "chargers__evses__connectors",
+                filter=connected & Q(chargers__evses__connectors__status="Available"),
+                distinct=True,
+            ),
+        )
+        .order_by("name", "id")
+    )
+    return [
+        {
+            "id": location.pk,
+            "name": location.name,
+            "address": f"{location.address}, {location.city}",
+            "latitude": float(location.latitude),
+            "longitude": float(location.longitude),
+            "chargers": location.charger_count,
+            "online": location.online,
+            "available": location.available,
+        }
+        for location in rows
+        if location.latitude is not None and location.longitude is not None
+    ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -33,12 +35,17 @@ SERIES_LENGTH = 2000
 Section = Callable[[], dict[str, Any]]
 View = Callable[..., HttpResponse]
 
-# The browser runs only the dashboard's own scripts, and talks only to this
-# origin (API and feed); Chart.js sets inline styles on its canvas.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-)
+
+def content_security_policy() -> str:
+    """The browser runs only the dashboard's own scripts and talks only to
+    this origin (API and feed); images may come from the map's tile server.
+    Chart.js and Leaflet set inline styles."""
+    tiles = urlsplit(settings.MAP_TILES_URL)
+    images = f"'self' data: {tiles.scheme}://{tiles.netloc}" if tiles.netloc else "'self' data:"
+    return (
+        f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
 
 
 def page(*permissions: str) -> Callable[[View], View]:
@@ -49,7 +56,7 @@ def page(*permissions: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             response = view(request, *args, **kwargs)
-            response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response["Content-Security-Policy"] = content_security_policy()
             return response
 
         guarded = permission_required(permissions, raise_exception=True)(wrapped)
@@ -94,11 +101,21 @@ def overview(request: HttpRequest) -> HttpResponse:
             ],
         }
 
+    def locations_map() -> dict[str, Any]:
+        return {"map_locations": selectors.map_locations()}
+
     return render_sections(
         request,
         "dashboard/overview.html",
-        {"totals": ("dashboard/_totals.html", totals)},
-        {"topics": ["chargers"], "days_charted": DAYS_CHARTED},
+        {
+            "totals": ("dashboard/_totals.html", totals),
+            "map": ("dashboard/_map_data.html", locations_map),
+        },
+        {
+            "topics": ["chargers"],
+            "days_charted": DAYS_CHARTED,
+            "map_tiles": {"url": settings.MAP_TILES_URL, "attribution": settings.MAP_ATTRIBUTION},
+        },
     )
 
 

@@ -26,6 +26,7 @@ class ChargePointFilter(django_filters.FilterSet):
             "vendor": ["exact", "icontains"],
             "model": ["exact", "icontains"],
             "status": ["exact"],
+            "location": ["exact", "isnull"],
         }
 
 
@@ -35,7 +36,15 @@ class ConnectorFilter(django_filters.FilterSet):
 
     class Meta:
         model = Connector
-        fields = ["charge_point", "evse_id", "connector_id", "status", "error_code"]
+        fields = [
+            "charge_point",
+            "evse_id",
+            "connector_id",
+            "status",
+            "error_code",
+            "standard",
+            "power_type",
+        ]
 
 
 class StatusNotificationFilter(django_filters.FilterSet):

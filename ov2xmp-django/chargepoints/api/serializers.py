@@ -67,12 +67,34 @@ REPORTED_FIELDS = [
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
+    """The status is what the charger reports; operators say what the
+    connector is (standard, format, power type and limits, as OCPI has them)."""
+
     charge_point = serializers.CharField(source="evse.charge_point_id", read_only=True)
     evse_id = serializers.IntegerField(source="evse.evse_id", read_only=True)
 
     class Meta:
         model = Connector
         fields = [
+            "id",
+            "charge_point",
+            "evse_id",
+            "connector_id",
+            "standard",
+            "format",
+            "power_type",
+            "max_voltage",
+            "max_amperage",
+            "max_electric_power",
+            "status",
+            "error_code",
+            "info",
+            "vendor_id",
+            "vendor_error_code",
+            "status_at",
+            "updated_at",
+        ]
+        read_only_fields = [
             "id",
             "charge_point",
             "evse_id",
@@ -85,7 +107,6 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "status_at",
             "updated_at",
         ]
-        read_only_fields = fields
 
 
 class EvseSerializer(serializers.ModelSerializer):
@@ -129,6 +150,7 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "id",
             "registration_status",
             "description",
+            "location",
             "security_profile",
             "certificate_identity",
             "password",

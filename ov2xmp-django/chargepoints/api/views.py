@@ -1,4 +1,4 @@
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 
 from chargepoints.api.filters import (
     ChargePointFilter,
@@ -51,9 +51,15 @@ class ChargePointViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     protected_detail = "The charger has transactions; they keep it for billing and audit."
 
 
-class ConnectorViewSet(viewsets.ReadOnlyModelViewSet):
+class ConnectorViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Connectors with their live status (an OCPP 1.6 connector N is EVSE N,
-    connector 1)."""
+    connector 1). PATCH says what a connector is: its standard, format, power
+    type and limits."""
 
     queryset = Connector.objects.select_related("evse")
     serializer_class = ConnectorSerializer

@@ -3,11 +3,12 @@ start with a message that names the variable."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from config.env import ConfigurationError, Env, database_from_url
+from config.env import ConfigurationError, Env, database_from_url, map_tiles_url
 
 
 def env(**variables: str) -> Env:
@@ -250,3 +251,27 @@ def test_postgresql_connections_come_from_a_pool_of_the_chosen_size():
     assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 3}
     # Django refuses persistent connections beside a pool.
     assert database["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://tiles.example.org/{z}/{x}/{y}.png", "https://tiles.example.org/{z}/{x}/{y}.png"),
+        ("none", ""),
+        ("NONE", ""),
+    ],
+)
+def test_map_tiles_url_takes_a_template_or_none(value, expected):
+    assert map_tiles_url(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("tiles.example.org/{z}/{x}/{y}.png", "expected an http(s) URL"),
+        ("https://tiles.example.org/tile.png", "needs {z}, {x} and {y}"),
+    ],
+)
+def test_a_bad_map_tiles_url_is_refused(value, problem):
+    with pytest.raises(ConfigurationError, match=re.escape(problem)):
+        map_tiles_url(value)

@@ -41,6 +41,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 USERNAME, PASSWORD = "root", "a-long-secret-9"
+LOCATION = {
+    "name": "Baixa",
+    "address": "Rua Augusta 1",
+    "city": "Lisboa",
+    "country": "PRT",
+    "latitude": "38.710000",
+    "longitude": "-9.137000",
+}
+# The map's marker colours (map.js).
+ONLINE_NONE_FREE, ALL_OFFLINE = "#0d6efd", "#6c757d"
 WAIT_MS = 15_000
 Result = TypeVar("Result")
 
@@ -74,7 +84,11 @@ def platform(tmp_path) -> Iterator[Platform]:
             pytest.fail(f"CI needs Debian's chromium at {CHROMIUM} (.ci/run installs it)")
         pytest.skip("Debian's chromium is not installed: apt-get install chromium")
     started = start_platform(
-        tmp_path, OV2XMP_ADMIN_USERNAME=USERNAME, OV2XMP_ADMIN_PASSWORD=PASSWORD
+        tmp_path,
+        OV2XMP_ADMIN_USERNAME=USERNAME,
+        OV2XMP_ADMIN_PASSWORD=PASSWORD,
+        # No map tiles: this machine has no internet, and the page may fetch nothing else.
+        OV2XMP_MAP_TILES_URL="none",
     )
     try:
         yield started
@@ -216,12 +230,27 @@ def test_a_charger_shows_up_online_and_its_meter_values_arrive_without_reload(pl
         evaluated_until(page, points, [2, 2])
         screenshot(page, "session")
 
+        # The overview, with the charger's location on the map.
+        token = platform.request("/api/token/", body={"username": USERNAME, "password": PASSWORD})[
+            "access"
+        ]
+        site = platform.request("/api/locations/", token=token, body=LOCATION)
+        platform.request(
+            "/api/chargepoints/CP-BROWSER/",
+            token=token,
+            body={"location": site["id"]},
+            method="PATCH",
+        )
         page.goto(platform.api + "/")
         expect(feed).to_have_text("live")
         expect(page.locator("#total-online")).to_have_text("1")
         expect(page.locator("#total-active")).to_have_text("1")
+        marker = page.locator("#location-map path.leaflet-interactive")
+        expect(marker).to_have_count(1)
+        expect(marker).to_have_attribute("stroke", ONLINE_NONE_FREE)
     finally:
         chargers.close()  # the charger disconnects
     expect(page.locator("#total-online")).to_have_text("0")
     expect(page.locator("#total-offline")).to_have_text("1")
+    expect(marker).to_have_attribute("stroke", ALL_OFFLINE)
     screenshot(page, "overview")

@@ -24,7 +24,7 @@ from chargepoints.tests.factories import (
 )
 from commands.models import Command
 from dashboard import selectors
-from dashboard.views import CONTENT_SECURITY_POLICY
+from dashboard.views import content_security_policy
 from ocpp_messages.models import OcppMessage
 from transactions.models import TransactionStatus
 from transactions.tests.factories import MeterValueFactory, TransactionFactory
@@ -119,10 +119,14 @@ def test_the_session_list_needs_the_chargers_too(db):
     assert client.get("/sessions/").status_code == 403
 
 
-def test_pages_are_not_cached_and_run_only_their_own_scripts(browser):
+def test_pages_are_not_cached_and_run_only_their_own_scripts(browser, settings):
     response = browser.get("/")
-    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
-    assert "script-src" not in CONTENT_SECURITY_POLICY  # falls back to default-src 'self'
+    policy = response.headers["Content-Security-Policy"]
+    assert policy == content_security_policy()
+    assert "script-src" not in policy  # falls back to default-src 'self'
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in policy
+    settings.MAP_TILES_URL = ""
+    assert "img-src 'self' data:;" in browser.get("/").headers["Content-Security-Policy"]
     assert "no-cache" in response.headers["Cache-Control"]
     assert "<script>" not in response.content.decode()  # no inline script to allow
 
@@ -403,3 +407,41 @@ def test_the_session_page_charts_power_over_phases_and_energy_in_watts(browser):
     ]
     assert page.context["topics"] == [f"transaction:{session.pk}"]
     assert browser.get(f"/sessions/{session.pk}/?fragment=summary").status_code == 200
+
+
+def test_the_overview_maps_the_locations_with_coordinates(browser):
+    from locations.tests.factories import LocationFactory
+
+    site = LocationFactory(name="Baixa")
+    LocationFactory(name="Unplaced", latitude=None, longitude=None)
+    online = ChargePointFactory(id="CP-ON", location=site, is_connected=True)
+    ConnectorFactory(evse=EvseFactory(charge_point=online, evse_id=1), status="Available")
+    ConnectorFactory(evse=EvseFactory(charge_point=online, evse_id=2), status="Charging")
+    offline = ChargePointFactory(id="CP-OFF", location=site, is_connected=False)
+    ConnectorFactory(evse=EvseFactory(charge_point=offline, evse_id=1), status="Available")
+
+    page = browser.get("/")
+    content = page.content.decode()
+    assert 'id="location-map"' in content
+    assert "vendor/leaflet/leaflet.js" in content
+    data = json.loads(re.search(r'id="map-data"[^>]*>(.*?)</script>', content).group(1))
+    assert data == [
+        {
+            "id": site.pk,
+            "name": "Baixa",
+            "address": "Rua Augusta 1, Lisboa",
+            "latitude": 38.71,
+            "longitude": -9.137,
+            "chargers": 2,
+            "online": 1,
+            "available": 1,  # the offline charger's free connector is no use
+        }
+    ]
+    fragment = browser.get("/?fragment=map").content.decode()
+    assert '"name": "Baixa"' in fragment
+
+
+def test_without_located_chargers_there_is_no_map(browser):
+    content = browser.get("/").content.decode()
+    assert "location-map" not in content
+    assert "leaflet" not in content

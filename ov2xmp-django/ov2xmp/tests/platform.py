@@ -26,10 +26,13 @@ class Platform:
     ocpp: str
     output: list[str]
 
-    def request(self, path: str, *, token: str | None = None, body: Any = None) -> Any:
+    def request(
+        self, path: str, *, token: str | None = None, body: Any = None, method: str | None = None
+    ) -> Any:
         request = urllib.request.Request(
             self.api + path,
             data=json.dumps(body).encode() if body is not None else None,
+            method=method,
             headers={"Content-Type": "application/json"}
             | ({"Authorization": f"Bearer {token}"} if token else {}),
         )
