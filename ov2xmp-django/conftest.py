@@ -10,6 +10,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from billing.tasks import embedded_work_done
 from csms.server import CsmsServer
 from csms.tls import server_ssl_context
 
@@ -75,6 +76,9 @@ async def start_csms(transactional_db, settings):
     yield start
     for server in servers:
         await server.stop()
+    # Sessions that ended have their CDRs made on a thread; let it finish
+    # before the test database is flushed.
+    await sync_to_async(embedded_work_done)()
     # The ORM thread keeps its own connection; close it so the test database
     # can be flushed and dropped.
     await sync_to_async(connections.close_all)()

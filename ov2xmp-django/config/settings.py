@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "csms",
     "updates",
     "locations",
+    "billing",
     "dashboard",
 ]
 
@@ -181,6 +182,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "commands-expire": {"task": "commands.tasks.commands_expire", "schedule": 30.0},
     "files-clean": {"task": "files.tasks.files_clean", "schedule": 3600.0},
+    "cdrs-make-missing": {"task": "billing.tasks.cdrs_make_missing", "schedule": 300.0},
 }
 
 # --- REST API --------------------------------------------------------------------

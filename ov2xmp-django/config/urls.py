@@ -17,6 +17,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("chargepoints.api.urls")),
     path("", include("locations.api.urls")),
+    path("", include("billing.api.urls")),
     path("", include("idtokens.api.urls")),
     path("", include("transactions.api.urls")),
     path("", include("reservations.api.urls")),

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
+from billing.models import Cdr
 from chargepoints.models import (
     ChargePoint,
     ConfigurationKey,
@@ -181,8 +182,14 @@ def sessions_active() -> QuerySet[Transaction]:
 
 
 def sessions_past() -> QuerySet[Transaction]:
-    return Transaction.objects.exclude(status=TransactionStatus.ACTIVE).order_by(
-        "-started_at", "-id"
+    """Ended sessions, each with its current CDR (``priced``, a list of at
+    most one) once it is made."""
+    return (
+        Transaction.objects.exclude(status=TransactionStatus.ACTIVE)
+        .prefetch_related(
+            Prefetch("cdrs", queryset=Cdr.objects.filter(is_current=True), to_attr="priced")
+        )
+        .order_by("-started_at", "-id")
     )
 
 

@@ -190,6 +190,11 @@ def transaction_start(
 
 
 def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> None:
+    if kind == "transaction.ended":
+        from billing.tasks import session_ended  # billing builds on transactions
+
+        session_id = session.pk
+        db_transaction.on_commit(lambda: session_ended(session_id))
     events_publish(
         events=[
             transaction_event(

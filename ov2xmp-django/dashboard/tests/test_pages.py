@@ -26,7 +26,7 @@ from commands.models import Command
 from dashboard import selectors
 from dashboard.views import content_security_policy
 from ocpp_messages.models import OcppMessage
-from transactions.models import TransactionStatus
+from transactions.models import Transaction, TransactionStatus
 from transactions.tests.factories import MeterValueFactory, TransactionFactory
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -371,7 +371,11 @@ def test_the_sessions_page_lists_running_and_past_sessions(browser):
     assert "#1 CP-1 1 / 1 TAG000001" in active
     assert "0.50 kWh" in active
     assert "#2" not in active
-    assert "1:02:03 Local 10.00 kWh" in past
+    assert "1:02:03 Local 10.00 kWh \N{EN DASH}" in past  # no CDR yet
+    from billing.services import cdr_create
+
+    cdr_create(transaction_id=Transaction.objects.get(ocpp_transaction_id="2").pk, reason="test")
+    assert "10.00 kWh no tariff" in text(browser.get("/sessions/?fragment=past"))
     assert "#1 " not in past
 
 

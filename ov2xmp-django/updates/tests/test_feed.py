@@ -185,17 +185,18 @@ async def test_a_bad_token_in_the_first_message_closes_the_connection(csms):
 
 
 async def test_the_connection_closes_when_its_token_expires(csms):
-    client = await feed(await token_for("operator", lifetime=timedelta(seconds=1)))
+    # Two seconds: the expiry is a whole second, so "one" may be a tenth.
+    client = await feed(await token_for("operator", lifetime=timedelta(seconds=2)))
     message = await client.receive_json_from(timeout=5)
     assert message == {"type": "error", "error": "unauthenticated", "detail": "token expired"}
     assert (await client.receive_output())["code"] == consumers.CLOSE_UNAUTHENTICATED
 
 
 async def test_a_fresh_token_keeps_the_connection_open(csms):
-    client = await feed(await token_for("operator", lifetime=timedelta(seconds=1)))
+    client = await feed(await token_for("operator", lifetime=timedelta(seconds=2)))
     await client.send_json_to({"type": "authenticate", "token": await token_for("operator")})
     assert (await client.receive_json_from())["type"] == "authenticated"
-    assert await client.receive_nothing(timeout=1.5)
+    assert await client.receive_nothing(timeout=2.5)  # past the first token's expiry
     await client.send_json_to({"type": "authenticate", "token": await token_for("someone")})
     refused = await client.receive_json_from()
     assert refused["error"] == "authentication_failed"

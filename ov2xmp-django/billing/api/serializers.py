@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from billing.elements import elements_errors
+from billing.models import Cdr, Tariff, TariffVersion
+
+
+class TariffVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TariffVersion
+        fields = ["id", "tariff", "valid_from", "elements", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_elements(self, value: Any) -> Any:
+        errors = elements_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class TariffSerializer(serializers.ModelSerializer):
+    versions = TariffVersionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Tariff
+        fields = [
+            "id",
+            "name",
+            "currency",
+            "vat_percent",
+            "charge_point",
+            "location",
+            "current",
+            "versions",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        charger = attrs.get("charge_point", getattr(self.instance, "charge_point", None))
+        location = attrs.get("location", getattr(self.instance, "location", None))
+        if charger is not None and location is not None:
+            raise serializers.ValidationError(
+                {"location": "A tariff is for a charger or for a location, not both."}
+            )
+        return attrs
+
+
+class CdrSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cdr
+        fields = [
+            "id",
+            "transaction",
+            "charge_point_id",
+            "id_token_value",
+            "tariff_version",
+            "started_at",
+            "stopped_at",
+            "time_zone",
+            "currency",
+            "energy_wh",
+            "charging_seconds",
+            "parking_seconds",
+            "cost_energy",
+            "cost_flat",
+            "cost_time",
+            "cost_parking_time",
+            "total_excl_vat",
+            "vat",
+            "total_incl_vat",
+            "is_current",
+            "reason",
+            "created_at",
+        ]
+        read_only_fields = fields

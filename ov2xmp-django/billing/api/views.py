@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing.api.serializers import CdrSerializer, TariffSerializer, TariffVersionSerializer
+from billing.models import Cdr, Tariff, TariffVersion
+from billing.services import cdr_create
+from core.api.views import Conflict, ProtectedDestroyMixin
+
+
+class TariffViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+    """Tariffs and their versions. The most specific one prices a session:
+    the charger's own, then its location's (for the connector's AC or DC,
+    then for both), then the general ones."""
+
+    queryset = Tariff.objects.prefetch_related("versions")
+    serializer_class = TariffSerializer
+    filterset_fields = ["charge_point", "location", "current", "currency"]
+    protected_detail = "CDRs were priced with this tariff; they keep it."
+
+
+class TariffVersionViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A tariff's terms from ``valid_from`` on. A change of prices is a new
+    version, so that every CDR keeps the terms it was priced with; a version
+    no CDR uses may be deleted."""
+
+    queryset = TariffVersion.objects.all()
+    serializer_class = TariffVersionSerializer
+    filterset_fields = ["tariff"]
+
+    def perform_destroy(self, instance: TariffVersion) -> None:
+        if instance.cdrs.exists():
+            raise Conflict("CDRs were priced with this version; it stays.")
+        instance.delete()
+
+
+class CdrFilter(django_filters.FilterSet):
+    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Cdr
+        fields = ["transaction", "charge_point_id", "id_token_value", "is_current", "currency"]
+
+
+class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Charge detail records: each finished session, priced with the tariff
+    version in force when it started. Recomputed ones stay, not current."""
+
+    queryset = Cdr.objects.all()
+    serializer_class = CdrSerializer
+    filterset_class = CdrFilter
+    ordering_fields = ["started_at", "created_at", "total_incl_vat"]
+
+    @extend_schema(request=None, responses={201: CdrSerializer, 409: None})
+    @action(detail=True, methods=["post"], queryset=Cdr.objects.all())
+    def recompute(self, request: Request, pk: str | None = None) -> Response:
+        """Price the session again (after a tariff or meter correction); the
+        new CDR becomes current and this one is kept."""
+        cdr = self.get_object()
+        if not cdr.is_current:
+            raise Conflict("Recompute the current CDR of the session.")
+        fresh = cdr_create(transaction_id=cdr.transaction_id, reason="recomputed", recompute=True)
+        assert fresh is not None  # the session has ended: it has a CDR
+        return Response(CdrSerializer(fresh, context={"request": request}).data, status=201)

@@ -1,0 +1,115 @@
+"""Tariffs (versioned) and the CDRs that price finished sessions with them."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Current(models.TextChoices):
+    ANY = "", "AC and DC"
+    AC = "AC"
+    DC = "DC"
+
+
+class Tariff(models.Model):
+    """What a session costs where it applies: one charger, a location (for
+    its AC or DC connectors, or all), or everywhere else (neither set). The
+    terms live in versions; a session is priced with the version in force
+    when it started."""
+
+    name = models.CharField(max_length=100)
+    currency = models.CharField(
+        max_length=3, validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code (EUR).")]
+    )
+    vat_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="VAT added to the prices, which exclude it.",
+    )
+    charge_point = models.ForeignKey(
+        "chargepoints.ChargePoint", on_delete=models.CASCADE, null=True, blank=True
+    )
+    location = models.ForeignKey(
+        "locations.Location", on_delete=models.CASCADE, null=True, blank=True
+    )
+    current = models.CharField(max_length=2, choices=Current.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(charge_point__isnull=True) | Q(location__isnull=True),
+                name="tariff_for_a_charger_or_a_location",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TariffVersion(models.Model):
+    """The tariff's terms from ``valid_from`` on: OCPI-shaped elements
+    (billing/elements.py). Never changed once a CDR uses it."""
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="versions")
+    valid_from = models.DateTimeField()
+    elements = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tariff_id", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["tariff", "valid_from"], name="tariff_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tariff} from {self.valid_from:%Y-%m-%d %H:%M}"
+
+
+class Cdr(models.Model):
+    """A charge detail record: a finished session, priced. Recomputing one
+    keeps the earlier records, no longer current."""
+
+    transaction = models.ForeignKey(
+        "transactions.Transaction", on_delete=models.PROTECT, related_name="cdrs"
+    )
+    tariff_version = models.ForeignKey(
+        TariffVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="cdrs"
+    )
+    charge_point_id = models.CharField(max_length=48)
+    id_token_value = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField()
+    time_zone = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3, blank=True)
+    energy_wh = models.DecimalField(max_digits=20, decimal_places=3)
+    charging_seconds = models.DecimalField(max_digits=12, decimal_places=3)
+    parking_seconds = models.DecimalField(max_digits=12, decimal_places=3)
+    cost_energy = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    cost_flat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    cost_time = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    cost_parking_time = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total_excl_vat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    vat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total_incl_vat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    is_current = models.BooleanField(default=True)
+    reason = models.CharField(max_length=100, help_text="Why it was made (session ended, …).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=Q(is_current=True),
+                name="cdr_one_current_per_transaction",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"CDR {self.pk} of {self.transaction_id}"

@@ -1,0 +1,72 @@
+"""Billing reads: which tariff version prices a session, and its readings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+
+from billing.models import Current, TariffVersion
+from billing.pricing import Reading
+from chargepoints.models import Connector, PowerType
+from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
+
+WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000), "": Decimal(1)}
+
+
+def _current_of(session: Transaction) -> str:
+    connector = (
+        Connector.objects.filter(
+            evse__charge_point_id=session.charge_point_id, evse__evse_id=session.evse_id
+        )
+        .exclude(power_type="")
+        .first()
+    )
+    if connector is None:
+        return ""
+    return Current.DC if connector.power_type == PowerType.DC else Current.AC
+
+
+def tariff_version_in_force(*, session: Transaction, at: datetime) -> TariffVersion | None:
+    """The most specific tariff that applies to the session's charger, and
+    its version in force at ``at``: the charger's own; then its location's
+    for the connector's current, then for both; then the general ones (for
+    the current, then for both)."""
+    charger = session.charge_point
+    current = _current_of(session)
+    scopes = [Q(tariff__charge_point=charger)]
+    general = Q(tariff__charge_point=None, tariff__location=None)
+    if charger.location_id is not None:
+        location = Q(tariff__location_id=charger.location_id)
+        if current:
+            scopes.append(location & Q(tariff__current=current))
+        scopes.append(location & Q(tariff__current=Current.ANY))
+    if current:
+        scopes.append(general & Q(tariff__current=current))
+    scopes.append(general & Q(tariff__current=Current.ANY))
+    for scope in scopes:
+        version = (
+            TariffVersion.objects.filter(scope, valid_from__lte=at)
+            .select_related("tariff")
+            .order_by("-valid_from", "-id")
+            .first()
+        )
+        if version is not None:
+            return version
+    return None
+
+
+def energy_readings(session: Transaction) -> list[Reading]:
+    """The session's energy register readings, in Wh (signed or unreadable
+    values left out)."""
+    readings = []
+    for timestamp, value, unit in (
+        MeterValue.objects.filter(transaction=session, measurand=ENERGY_REGISTER, phase="")
+        .exclude(numeric_value=None)
+        .values_list("timestamp", "numeric_value", "unit")
+    ):
+        factor = WH_PER_UNIT.get(unit)
+        if factor is not None and value is not None:
+            readings.append(Reading(timestamp, value * factor))
+    return readings

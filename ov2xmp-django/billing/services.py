@@ -1,0 +1,126 @@
+"""Billing writes: the CDR of a finished session, made once, recomputed on
+demand with the earlier one kept."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction as db_transaction
+
+from billing.elements import terms_of
+from billing.models import Cdr
+from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME, Reading, Terms, price_session
+from billing.selectors import energy_readings, tariff_version_in_force
+from core.time import utc_now
+from transactions.models import Transaction, TransactionStatus
+from updates.events import transaction_event
+from updates.services import events_publish
+
+logger = logging.getLogger(__name__)
+
+NO_TARIFF = Terms("", Decimal(0), ())
+
+
+@db_transaction.atomic
+def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> Cdr | None:
+    """The session's CDR: made now if it has none (or ``recompute``), else
+    the current one. None while the session is running."""
+    session = (
+        Transaction.objects.select_for_update(of=("self",))
+        .select_related("charge_point__location")
+        .get(pk=transaction_id)
+    )
+    if session.status != TransactionStatus.ENDED or session.stopped_at is None:
+        return None
+    current = Cdr.objects.filter(transaction=session, is_current=True).first()
+    if current is not None and not recompute:
+        return current
+    location = session.charge_point.location
+    time_zone = location.time_zone if location is not None else "UTC"
+    version = tariff_version_in_force(session=session, at=session.started_at)
+    terms = (
+        terms_of(
+            version.elements,
+            currency=version.tariff.currency,
+            vat_percent=version.tariff.vat_percent,
+        )
+        if version is not None
+        else NO_TARIFF
+    )
+    readings = energy_readings(session)
+    if session.meter_start_wh is not None:
+        readings.insert(0, Reading(session.started_at, session.meter_start_wh))
+    if session.meter_stop_wh is not None:
+        readings.append(Reading(session.stopped_at, session.meter_stop_wh))
+    price = price_session(
+        terms,
+        time_zone=time_zone,
+        start=session.started_at,
+        end=max(session.stopped_at, session.started_at),
+        readings=readings,
+    )
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    cdr = Cdr.objects.create(
+        transaction=session,
+        tariff_version=version,
+        charge_point_id=session.charge_point_id,
+        id_token_value=session.id_token_value,
+        started_at=session.started_at,
+        stopped_at=session.stopped_at,
+        time_zone=time_zone,
+        currency=price.currency,
+        energy_wh=price.energy_wh.quantize(Decimal("0.001")),
+        charging_seconds=price.charging_seconds.quantize(Decimal("0.001")),
+        parking_seconds=price.parking_seconds.quantize(Decimal("0.001")),
+        cost_energy=price.cost[ENERGY],
+        cost_flat=price.cost[FLAT],
+        cost_time=price.cost[TIME],
+        cost_parking_time=price.cost[PARKING_TIME],
+        total_excl_vat=price.total_excl_vat,
+        vat=price.vat,
+        total_incl_vat=price.total_incl_vat,
+        reason=reason,
+    )
+    events_publish(
+        events=[
+            transaction_event(
+                "cdr.created",
+                charge_point_id=session.charge_point_id,
+                transaction_id=session.pk,
+                at=utc_now(),
+                cdr_id=cdr.pk,
+                currency=cdr.currency,
+                total_incl_vat=str(cdr.total_incl_vat),
+            )
+        ]
+    )
+    if version is None:
+        logger.warning("%s: no tariff applies to session %s", session.charge_point_id, session.pk)
+    logger.info(
+        "%s: CDR %s of session %s: %s %s",
+        session.charge_point_id,
+        cdr.pk,
+        session.pk,
+        cdr.total_incl_vat,
+        cdr.currency or "(no tariff)",
+    )
+    return cdr
+
+
+def cdrs_create_missing(*, ended_before: datetime, limit: int = 500) -> int:
+    """CDRs for ended sessions that have none (a task lost to a stopped
+    worker or process); how many were made."""
+    missing = (
+        Transaction.objects.filter(status=TransactionStatus.ENDED, stopped_at__lt=ended_before)
+        .exclude(cdrs__is_current=True)
+        .values_list("pk", flat=True)[:limit]
+    )
+    made = 0
+    for transaction_id in list(missing):
+        if cdr_create(transaction_id=transaction_id, reason="made late") is not None:
+            made += 1
+    return made
