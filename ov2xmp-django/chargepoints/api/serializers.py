@@ -66,6 +66,27 @@ REPORTED_FIELDS = [
 ]
 
 
+# What an operator says a connector is; the rest the charger reports.
+CONNECTOR_IDENTITY = ["id", "charge_point", "evse_id", "connector_id"]
+CONNECTOR_TYPE_FIELDS = [
+    "standard",
+    "format",
+    "power_type",
+    "max_voltage",
+    "max_amperage",
+    "max_electric_power",
+]
+CONNECTOR_REPORTED_FIELDS = [
+    "status",
+    "error_code",
+    "info",
+    "vendor_id",
+    "vendor_error_code",
+    "status_at",
+    "updated_at",
+]
+
+
 class ConnectorSerializer(serializers.ModelSerializer):
     """The status is what the charger reports; operators say what the
     connector is (standard, format, power type and limits, as OCPI has them)."""
@@ -75,38 +96,8 @@ class ConnectorSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Connector
-        fields = [
-            "id",
-            "charge_point",
-            "evse_id",
-            "connector_id",
-            "standard",
-            "format",
-            "power_type",
-            "max_voltage",
-            "max_amperage",
-            "max_electric_power",
-            "status",
-            "error_code",
-            "info",
-            "vendor_id",
-            "vendor_error_code",
-            "status_at",
-            "updated_at",
-        ]
-        read_only_fields = [
-            "id",
-            "charge_point",
-            "evse_id",
-            "connector_id",
-            "status",
-            "error_code",
-            "info",
-            "vendor_id",
-            "vendor_error_code",
-            "status_at",
-            "updated_at",
-        ]
+        fields = [*CONNECTOR_IDENTITY, *CONNECTOR_TYPE_FIELDS, *CONNECTOR_REPORTED_FIELDS]
+        read_only_fields = [*CONNECTOR_IDENTITY, *CONNECTOR_REPORTED_FIELDS]
 
 
 class EvseSerializer(serializers.ModelSerializer):
