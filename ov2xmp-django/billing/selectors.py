@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Q
 
+from billing.elements import terms_of
 from billing.models import Current, TariffVersion
-from billing.pricing import Reading
+from billing.pricing import Price, Reading, Terms, price_session
 from chargepoints.models import Connector, PowerType
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
 
 WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000), "": Decimal(1)}
+NO_TARIFF = Terms("", Decimal(0), ())
 
 
 def _current_of(session: Transaction) -> str:
@@ -70,3 +73,46 @@ def energy_readings(session: Transaction) -> list[Reading]:
         if factor is not None and value is not None:
             readings.append(Reading(timestamp, value * factor))
     return readings
+
+
+@dataclass(frozen=True)
+class SessionPrice:
+    version: TariffVersion | None
+    time_zone: str
+    until: datetime
+    price: Price
+
+
+def session_price(session: Transaction, *, until: datetime) -> SessionPrice:
+    """What the session costs from its start until ``until`` (its end, or
+    now for a running one), with the tariff version in force at its start."""
+    location = session.charge_point.location
+    time_zone = location.time_zone if location is not None else "UTC"
+    version = tariff_version_in_force(session=session, at=session.started_at)
+    terms = (
+        terms_of(
+            version.elements,
+            currency=version.tariff.currency,
+            vat_percent=version.tariff.vat_percent,
+        )
+        if version is not None
+        else NO_TARIFF
+    )
+    readings = energy_readings(session)
+    if session.meter_start_wh is not None:
+        readings.insert(0, Reading(session.started_at, session.meter_start_wh))
+    if session.meter_stop_wh is not None and session.stopped_at is not None:
+        readings.append(Reading(session.stopped_at, session.meter_stop_wh))
+    until = max(until, session.started_at)
+    price = price_session(
+        terms, time_zone=time_zone, start=session.started_at, end=until, readings=readings
+    )
+    return SessionPrice(version, time_zone, until, price)
+
+
+def session_cost_so_far(session: Transaction) -> SessionPrice:
+    """What the session costs up to its end, or, while it runs, up to its
+    last meter reading (what is known; the time after it is not parking)."""
+    if session.stopped_at is not None:
+        return session_price(session, until=session.stopped_at)
+    return session_price(session, until=session.meter_last_at or session.started_at)

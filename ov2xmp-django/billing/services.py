@@ -9,18 +9,15 @@ from decimal import Decimal
 
 from django.db import transaction as db_transaction
 
-from billing.elements import terms_of
 from billing.models import Cdr
-from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME, Reading, Terms, price_session
-from billing.selectors import energy_readings, tariff_version_in_force
+from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
+from billing.selectors import session_price
 from core.time import utc_now
 from transactions.models import Transaction, TransactionStatus
 from updates.events import transaction_event
 from updates.services import events_publish
 
 logger = logging.getLogger(__name__)
-
-NO_TARIFF = Terms("", Decimal(0), ())
 
 
 @db_transaction.atomic
@@ -37,30 +34,8 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
     current = Cdr.objects.filter(transaction=session, is_current=True).first()
     if current is not None and not recompute:
         return current
-    location = session.charge_point.location
-    time_zone = location.time_zone if location is not None else "UTC"
-    version = tariff_version_in_force(session=session, at=session.started_at)
-    terms = (
-        terms_of(
-            version.elements,
-            currency=version.tariff.currency,
-            vat_percent=version.tariff.vat_percent,
-        )
-        if version is not None
-        else NO_TARIFF
-    )
-    readings = energy_readings(session)
-    if session.meter_start_wh is not None:
-        readings.insert(0, Reading(session.started_at, session.meter_start_wh))
-    if session.meter_stop_wh is not None:
-        readings.append(Reading(session.stopped_at, session.meter_stop_wh))
-    price = price_session(
-        terms,
-        time_zone=time_zone,
-        start=session.started_at,
-        end=max(session.stopped_at, session.started_at),
-        readings=readings,
-    )
+    priced = session_price(session, until=session.stopped_at)
+    version, price = priced.version, priced.price
     if current is not None:
         current.is_current = False
         current.save(update_fields=["is_current"])
@@ -71,7 +46,7 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
         id_token_value=session.id_token_value,
         started_at=session.started_at,
         stopped_at=session.stopped_at,
-        time_zone=time_zone,
+        time_zone=priced.time_zone,
         currency=price.currency,
         energy_wh=price.energy_wh.quantize(Decimal("0.001")),
         charging_seconds=price.charging_seconds.quantize(Decimal("0.001")),

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from rest_framework_simplejwt.tokens import AccessToken
 
+from billing.selectors import session_cost_so_far
 from chargepoints.models import ChargePoint
 from core.time import utc_now
 from dashboard import selectors
@@ -220,6 +221,11 @@ def sessions(request: HttpRequest) -> HttpResponse:
 def session(request: HttpRequest, session_id: int) -> HttpResponse:
     transaction = get_object_or_404(Transaction, pk=session_id)
 
+    def summary() -> dict[str, Any]:
+        if not request.user.has_perm("billing.view_cdr"):
+            return {"cost": None}
+        return {"cost": session_cost_so_far(transaction)}
+
     def chart() -> dict[str, Any]:
         series = selectors.session_series(session=transaction, limit=SERIES_LENGTH)
         return {
@@ -237,7 +243,7 @@ def session(request: HttpRequest, session_id: int) -> HttpResponse:
         request,
         "dashboard/session.html",
         {
-            "summary": ("dashboard/_session_summary.html", dict),
+            "summary": ("dashboard/_session_summary.html", summary),
             "chart": ("dashboard/_session_chart.html", chart),
         },
         {"session": transaction, "topics": [f"transaction:{transaction.pk}"]},

@@ -78,3 +78,23 @@ class CdrSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class SessionCostSerializer(serializers.Serializer):
+    """A session's cost so far: up to its end, or to its last meter reading."""
+
+    transaction = serializers.IntegerField()
+    until = serializers.DateTimeField()
+    tariff_version = serializers.IntegerField(allow_null=True)
+    time_zone = serializers.CharField()
+    currency = serializers.CharField(allow_blank=True)
+    energy_wh = serializers.DecimalField(max_digits=20, decimal_places=3)
+    charging_seconds = serializers.DecimalField(max_digits=12, decimal_places=3)
+    parking_seconds = serializers.DecimalField(max_digits=12, decimal_places=3)
+    cost_energy = serializers.DecimalField(max_digits=12, decimal_places=2)
+    cost_flat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    cost_time = serializers.DecimalField(max_digits=12, decimal_places=2)
+    cost_parking_time = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total_excl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total_incl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)

@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.serializers import CdrSerializer, TariffSerializer, TariffVersionSerializer
+from billing.api.serializers import (
+    CdrSerializer,
+    SessionCostSerializer,
+    TariffSerializer,
+    TariffVersionSerializer,
+)
 from billing.models import Cdr, Tariff, TariffVersion
+from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
+from billing.selectors import session_cost_so_far
 from billing.services import cdr_create
 from core.api.views import Conflict, ProtectedDestroyMixin
+from transactions.models import Transaction
 
 
 class TariffViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
@@ -74,3 +85,34 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         fresh = cdr_create(transaction_id=cdr.transaction_id, reason="recomputed", recompute=True)
         assert fresh is not None  # the session has ended: it has a CDR
         return Response(CdrSerializer(fresh, context={"request": request}).data, status=201)
+
+
+class SessionCostView(GenericAPIView):
+    """``/api/transactions/<id>/cost/``: what a session costs so far, priced
+    as its CDR will be (while it runs: up to its last meter reading)."""
+
+    queryset = Transaction.objects.select_related("charge_point__location")
+    serializer_class = SessionCostSerializer
+
+    def get(self, request: Request, pk: int) -> Response:
+        session = self.get_object()
+        priced = session_cost_so_far(session)
+        price = priced.price
+        body = {
+            "transaction": session.pk,
+            "until": priced.until,
+            "tariff_version": priced.version.pk if priced.version else None,
+            "time_zone": priced.time_zone,
+            "currency": price.currency,
+            "energy_wh": price.energy_wh.quantize(Decimal("0.001")),
+            "charging_seconds": price.charging_seconds.quantize(Decimal("0.001")),
+            "parking_seconds": price.parking_seconds.quantize(Decimal("0.001")),
+            "cost_energy": price.cost[ENERGY],
+            "cost_flat": price.cost[FLAT],
+            "cost_time": price.cost[TIME],
+            "cost_parking_time": price.cost[PARKING_TIME],
+            "total_excl_vat": price.total_excl_vat,
+            "vat": price.vat,
+            "total_incl_vat": price.total_incl_vat,
+        }
+        return Response(self.get_serializer(body).data)

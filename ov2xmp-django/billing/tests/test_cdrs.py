@@ -213,3 +213,37 @@ def test_a_recomputed_cdr_keeps_the_earlier_one(api):
         (True, "2.28"),
     ]
     assert api.post(f"/api/cdrs/{first.pk}/recompute/").status_code == 409
+
+
+@pytest.mark.django_db
+def test_a_running_session_shows_its_cost_up_to_its_last_reading(api):
+    charger = ChargePointFactory(id="CP-1")
+    tariff("general", price="0.30")
+    running = TransactionFactory(
+        charge_point=charger,
+        started_at=T0,
+        meter_start_wh=Decimal(0),
+        meter_last_wh=Decimal(4000),
+        meter_last_at=T0 + timedelta(minutes=30),
+    )
+    MeterValueFactory(
+        transaction=running, timestamp=T0 + timedelta(minutes=30), value="4000", unit="Wh"
+    )
+    body = api.get(f"/api/transactions/{running.pk}/cost/").json()
+    assert (body["until"], body["energy_wh"], body["parking_seconds"]) == (
+        "2026-03-02T10:30:00Z",
+        "4000.000",
+        "0.000",
+    )
+    assert (body["cost_energy"], body["total_incl_vat"], body["currency"]) == (
+        "1.20",
+        "1.48",
+        "EUR",
+    )
+    # Ended, it costs what its CDR says.
+    ended = ended_session(charger)
+    cdr = cdr_create(transaction_id=ended.pk, reason="test")
+    assert api.get(f"/api/transactions/{ended.pk}/cost/").json()["total_incl_vat"] == str(
+        cdr.total_incl_vat
+    )
+    assert api.get("/api/transactions/999999/cost/").status_code == 404
