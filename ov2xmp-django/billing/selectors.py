@@ -12,9 +12,8 @@ from billing.elements import terms_of
 from billing.models import Current, TariffVersion
 from billing.pricing import Price, Reading, Terms, price_session
 from chargepoints.models import Connector, PowerType
-from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
+from transactions.models import ENERGY_REGISTER, MeterValue, Transaction, energy_in_wh
 
-WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000), "": Decimal(1)}
 NO_TARIFF = Terms("", Decimal(0), ())
 
 
@@ -69,9 +68,9 @@ def energy_readings(session: Transaction) -> list[Reading]:
         .exclude(numeric_value=None)
         .values_list("timestamp", "numeric_value", "unit")
     ):
-        factor = WH_PER_UNIT.get(unit)
-        if factor is not None and value is not None:
-            readings.append(Reading(timestamp, value * factor))
+        wh = None if value is None else energy_in_wh(value, unit)
+        if wh is not None:
+            readings.append(Reading(timestamp, wh))
     return readings
 
 

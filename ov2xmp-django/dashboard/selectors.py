@@ -21,13 +21,17 @@ from chargepoints.models import (
 from commands.models import Command
 from locations.models import Location
 from ocpp_messages.models import OcppMessage
-from transactions.models import MeterValue, Transaction, TransactionStatus
+from transactions.models import (
+    ENERGY_REGISTER,
+    MeterValue,
+    Transaction,
+    TransactionStatus,
+    energy_in_wh,
+)
 
 FAULTED = "Faulted"
 POWER_IMPORT = "Power.Active.Import"
-ENERGY_REGISTER = "Energy.Active.Import.Register"
 WATTS_PER_UNIT = {"W": Decimal(1), "kW": Decimal(1000)}
-WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000)}
 
 
 @dataclass(frozen=True)
@@ -221,9 +225,9 @@ def session_series(*, session: Transaction, limit: int) -> list[SeriesPoint]:
             watts = sample.numeric_value * WATTS_PER_UNIT.get(sample.unit, Decimal(1))
             power.setdefault(sample.timestamp, {})[sample.phase] = watts
         elif sample.measurand == ENERGY_REGISTER and not sample.phase:
-            factor = WH_PER_UNIT.get(sample.unit or "Wh")
-            if factor is not None:
-                energy[sample.timestamp] = sample.numeric_value * factor
+            wh = energy_in_wh(sample.numeric_value, sample.unit)
+            if wh is not None:
+                energy[sample.timestamp] = wh
     return [
         SeriesPoint(at=at, power_w=_total_power(power.get(at)), energy_wh=energy.get(at))
         for at in sorted(times)

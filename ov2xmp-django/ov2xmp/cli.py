@@ -19,6 +19,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+# The services `ov2xmp health` checks (ov2xmp/health.py).
+HEALTH_CHECKED = ("web", "csms", "ftp", "http-files", "worker")
 PASS_THROUGH = {
     "worker": "run a Celery worker (options go to 'celery worker')",
     "beat": "run the Celery scheduler (options go to 'celery beat')",
@@ -80,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser(
         "health", help="check that a service on this host is up (container health checks)"
     )
-    health.add_argument("service", choices=["web", "csms", "ftp", "http-files", "worker"])
+    health.add_argument("service", choices=HEALTH_CHECKED)
     network_flags(health, api=True, ocpp=True, ftp=True, http_files=True)
     # These pass everything after their name on untouched (see main()).
     for name, text in PASS_THROUGH.items():

@@ -16,7 +16,6 @@ import urllib.request
 
 from django.conf import settings
 
-SERVICES = ("web", "csms", "ftp", "http-files", "worker")
 TIMEOUT_SECONDS = 5.0
 
 

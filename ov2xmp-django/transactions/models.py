@@ -1,9 +1,19 @@
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 
 from chargepoints.models import ChargePoint, OcppVersion
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+# The energy register's units (OCPP's default is Wh).
+WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000)}
+
+
+def energy_in_wh(value: Decimal, unit: str) -> Decimal | None:
+    """An energy reading in Wh; None for a unit that is not one of energy."""
+    factor = WH_PER_UNIT.get(unit or "Wh")
+    return None if factor is None else value * factor
 
 
 class TransactionStatus(models.TextChoices):

@@ -24,13 +24,12 @@ from transactions.models import (
     Transaction,
     TransactionEvent,
     TransactionStatus,
+    energy_in_wh,
 )
 from updates.events import meter_values_event, transaction_event
 from updates.services import events_publish
 
 logger = logging.getLogger(__name__)
-
-WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000)}
 
 
 @dataclass(frozen=True)
@@ -106,10 +105,7 @@ def _register_wh(sample: SampledValue) -> Decimal | None:
     if sample.measurand != ENERGY_REGISTER or sample.phase:
         return None
     number = _numeric(sample)
-    factor = WH_PER_UNIT.get(sample.unit or "Wh")
-    if number is None or factor is None:
-        return None
-    return number * factor
+    return None if number is None else energy_in_wh(number, sample.unit)
 
 
 @db_transaction.atomic

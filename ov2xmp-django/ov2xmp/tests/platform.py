@@ -3,9 +3,11 @@ ports, stopped with Ctrl+C (SIGINT)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.testing import free_port
 
@@ -87,3 +90,18 @@ def start_platform(data_dir: Path, **env: str) -> Platform:
 def stop_platform(platform: Platform) -> int:
     platform.process.send_signal(signal.SIGINT)
     return platform.process.wait(timeout=30)
+
+
+def http_put(
+    location: str, name: str, data: bytes, *, context: ssl.SSLContext | None = None
+) -> int:
+    """What a charger does with an HTTP upload location: PUT the file below
+    it, with the URL's credentials as HTTP Basic."""
+    url = urlsplit(location)
+    plain = url._replace(netloc=f"{url.hostname}:{url.port}").geturl()
+    token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+    request = urllib.request.Request(
+        plain + name, data=data, method="PUT", headers={"Authorization": f"Basic {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
+        return int(response.status)

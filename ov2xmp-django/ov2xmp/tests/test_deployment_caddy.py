@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -38,6 +39,7 @@ from commands.tests.test_distributed import (  # noqa: F401  (database_url is a 
 )
 from core.testing import free_port
 from csms.tests.tls import make_pki
+from ov2xmp.tests.platform import http_put
 from ov2xmp.tests.test_services import run, start, stop
 
 CADDY = shutil.which("caddy") or "/usr/bin/caddy"
@@ -76,17 +78,6 @@ class Https:
 
     async def call(self, path: str, body: Any = None) -> tuple[int, Any]:
         return await asyncio.to_thread(self.request, path, body)
-
-    def put(self, location: str, name: str, data: bytes) -> int:
-        """A charger's HTTP upload: PUT below the location, its credentials as Basic."""
-        url = urlsplit(location)
-        plain = url._replace(netloc=f"{url.hostname}:{url.port}").geturl()
-        token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
-        request = urllib.request.Request(
-            plain + name, data=data, method="PUT", headers={"Authorization": f"Basic {token}"}
-        )
-        with urllib.request.urlopen(request, timeout=30, context=self.context) as response:
-            return int(response.status)
 
 
 def start_caddy(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -306,7 +297,8 @@ async def _scenario(api: Https, public: str, root: Path, pki: Any) -> None:
             target = urlsplit(location)
             assert (target.scheme, target.hostname, target.port) == ("https", "localhost", port)
             data = b"diagnostics\n" * 1000
-            assert await asyncio.to_thread(api.put, location, "diag.txt", data) == 201
+            put = functools.partial(http_put, location, "diag.txt", data, context=api.context)
+            assert await asyncio.to_thread(put) == 201
             received = await next_event("file.received", "CP-P3")
             assert received["data"]["size"] == len(data)
 

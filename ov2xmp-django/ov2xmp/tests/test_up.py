@@ -4,23 +4,20 @@ simulated charger on its OCPP port and an HTTP client on its API."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import os
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from ocpp.v16 import call
 
 from core.testing import free_port
 from csms.simulator import simulated_charger
-from ov2xmp.tests.platform import OV2XMP, Platform, start_platform, stop_platform
+from ov2xmp.tests.platform import OV2XMP, Platform, http_put, start_platform, stop_platform
 
 pytestmark = pytest.mark.slow
 
@@ -115,19 +112,6 @@ def test_a_command_reaches_a_charger_and_its_answer_comes_back(platform):
     answer, received = asyncio.run(reset())
     assert (answer["status"], answer["response"]) == ("Answered", {"status": "Accepted"})
     assert received == [("Reset", {"type": "Hard"})]
-
-
-def http_put(location: str, name: str, data: bytes) -> int:
-    """What a charger does with an HTTP upload location: PUT the file below
-    it, with the URL's credentials as HTTP Basic."""
-    url = urlsplit(location)
-    plain = url._replace(netloc=f"{url.hostname}:{url.port}").geturl()
-    token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
-    request = urllib.request.Request(
-        plain + name, data=data, method="PUT", headers={"Authorization": f"Basic {token}"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
 
 
 def test_diagnostics_arrive_over_http_in_the_embedded_mode(tmp_path):
