@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
 from accounts.models import User
+from accounts.roles import Role
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,16 @@ def user_ensure_admin(*, username: str | None, password: str | None) -> AdminPro
     generated = secrets.token_urlsafe(12)
     User.objects.create_superuser(username="admin", email="", password=generated)
     return AdminProvisioning(username="admin", created=True, generated_password=generated)
+
+
+def role_change_refusal(*, actor: Any, target: User | None, role: str) -> str | None:
+    """Why ``actor`` may not give ``target`` (None: a new user) the role
+    ``role``; None when they may. Nobody changes their own role, and without
+    ``accounts.assign_roles`` only drivers are made (the eMSP manager's lot)."""
+    if target is not None and target.pk == actor.pk:
+        return None if role == target.role else "You cannot change your own role."
+    if actor.has_perm("accounts.assign_roles"):
+        return None
+    if role != Role.DRIVER or (target is not None and target.role != Role.DRIVER):
+        return "Only a platform manager gives roles other than driver."
+    return None

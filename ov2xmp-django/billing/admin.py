@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing.models import Cdr, Tariff, TariffVersion
+from billing.models import Cdr, PrepaidEntry, Tariff, TariffVersion
 from core.admin import ReadOnlyAdmin
 
 
@@ -29,3 +29,10 @@ class CdrAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["is_current", "currency"]
     search_fields = ["charge_point_id", "id_token_value"]
+
+
+@admin.register(PrepaidEntry)
+class PrepaidEntryAdmin(ReadOnlyAdmin):
+    list_display = ["user", "amount", "currency", "cdr", "description", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["user__username", "description"]

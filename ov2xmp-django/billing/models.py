@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from core.validators import CURRENCY
 
 
 class Current(models.TextChoices):
@@ -20,9 +23,7 @@ class Tariff(models.Model):
     when it started."""
 
     name = models.CharField(max_length=100)
-    currency = models.CharField(
-        max_length=3, validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code (EUR).")]
-    )
+    currency = models.CharField(max_length=3, validators=[CURRENCY])
     vat_percent = models.DecimalField(
         max_digits=5,
         decimal_places=2,
@@ -83,6 +84,14 @@ class Cdr(models.Model):
     )
     charge_point_id = models.CharField(max_length=48)
     id_token_value = models.CharField(max_length=255, blank=True)
+    driver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cdrs",
+        help_text="The owner of the session's id token when the CDR was made.",
+    )
     started_at = models.DateTimeField()
     stopped_at = models.DateTimeField()
     time_zone = models.CharField(max_length=64)
@@ -103,6 +112,7 @@ class Cdr(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("recompute_cdr", "Can recompute a CDR")]
         constraints = [
             models.UniqueConstraint(
                 fields=["transaction"],
@@ -113,3 +123,36 @@ class Cdr(models.Model):
 
     def __str__(self) -> str:
         return f"CDR {self.pk} of {self.transaction_id}"
+
+
+class PrepaidEntry(models.Model):
+    """One movement of a driver's prepaid balance: a top-up or a correction
+    (positive or negative), a CDR's price (negative), or the reversal of a
+    CDR's price when it is recomputed. The balance is their sum; entries are
+    never changed, so the balance has a history."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prepaid_entries"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, validators=[CURRENCY])
+    cdr = models.ForeignKey(
+        Cdr, on_delete=models.PROTECT, null=True, blank=True, related_name="prepaid_entries"
+    )
+    description = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who entered a top-up or correction (none for CDR debits).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "prepaid entries"
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} for {self.user_id}: {self.description}"

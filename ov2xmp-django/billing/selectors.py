@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from billing.elements import terms_of
-from billing.models import Current, TariffVersion
+from billing.models import Current, PrepaidEntry, TariffVersion
 from billing.pricing import Price, Reading, Terms, price_session
 from chargepoints.models import Connector, PowerType
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction, energy_in_wh
@@ -115,3 +116,14 @@ def session_cost_so_far(session: Transaction) -> SessionPrice:
     if session.stopped_at is not None:
         return session_price(session, until=session.stopped_at)
     return session_price(session, until=session.meter_last_at or session.started_at)
+
+
+def prepaid_balance(user: Any) -> Decimal | None:
+    """What is left of a driver's prepaid balance, in their prepaid currency;
+    None for a user without one."""
+    if not user.prepaid_currency:
+        return None
+    total = PrepaidEntry.objects.filter(user=user, currency=user.prepaid_currency).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total if total is not None else Decimal("0.00")

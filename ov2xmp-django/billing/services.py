@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction as db_transaction
 
-from billing.models import Cdr
+from billing.models import Cdr, PrepaidEntry
 from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
 from billing.selectors import session_price
 from core.time import utc_now
@@ -26,7 +27,7 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
     the current one. None while the session is running."""
     session = (
         Transaction.objects.select_for_update(of=("self",))
-        .select_related("charge_point__location")
+        .select_related("charge_point__location", "id_token__owner")
         .get(pk=transaction_id)
     )
     if session.status != TransactionStatus.ENDED or session.stopped_at is None:
@@ -39,11 +40,13 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
     if current is not None:
         current.is_current = False
         current.save(update_fields=["is_current"])
+        _prepaid_reverse(cdr=current)
     cdr = Cdr.objects.create(
         transaction=session,
         tariff_version=version,
         charge_point_id=session.charge_point_id,
         id_token_value=session.id_token_value,
+        driver=session.id_token.owner if session.id_token else None,
         started_at=session.started_at,
         stopped_at=session.stopped_at,
         time_zone=priced.time_zone,
@@ -60,6 +63,7 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
         total_incl_vat=price.total_incl_vat,
         reason=reason,
     )
+    _prepaid_debit(cdr=cdr)
     events_publish(
         events=[
             transaction_event(
@@ -84,6 +88,67 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
         cdr.currency or "(no tariff)",
     )
     return cdr
+
+
+def _prepaid_debit(*, cdr: Cdr) -> None:
+    driver = cdr.driver
+    if driver is None or not driver.prepaid_currency or cdr.total_incl_vat == 0:
+        return
+    if cdr.currency != driver.prepaid_currency:
+        logger.warning(
+            "CDR %s is in %s, %s's prepaid balance in %s: not debited",
+            cdr.pk,
+            cdr.currency or "(no currency)",
+            driver.username,
+            driver.prepaid_currency,
+        )
+        return
+    PrepaidEntry.objects.create(
+        user=driver,
+        amount=-cdr.total_incl_vat,
+        currency=cdr.currency,
+        cdr=cdr,
+        description=f"Session {cdr.transaction_id} (CDR {cdr.pk})",
+    )
+
+
+def _prepaid_reverse(*, cdr: Cdr) -> None:
+    """Give back what a CDR took from a prepaid balance (it is being recomputed)."""
+    for entry in cdr.prepaid_entries.all():
+        PrepaidEntry.objects.create(
+            user_id=entry.user_id,
+            amount=-entry.amount,
+            currency=entry.currency,
+            cdr=cdr,
+            description=f"CDR {cdr.pk} recomputed: its debit given back",
+        )
+
+
+@db_transaction.atomic
+def prepaid_entry_create(
+    *, user: Any, amount: Decimal, description: str, created_by: Any
+) -> PrepaidEntry:
+    """A top-up (positive) or correction of a driver's prepaid balance."""
+    if not user.prepaid_currency:
+        raise ValueError(f"{user.username} has no prepaid balance (no prepaid_currency).")
+    if amount == 0:
+        raise ValueError("An entry of 0 changes nothing.")
+    entry = PrepaidEntry.objects.create(
+        user=user,
+        amount=amount,
+        currency=user.prepaid_currency,
+        description=description,
+        created_by=created_by,
+    )
+    logger.info(
+        "%s: prepaid %+.2f %s by %s (%s)",
+        user.username,
+        amount,
+        entry.currency,
+        created_by.username,
+        description,
+    )
+    return entry
 
 
 def cdrs_create_missing(*, ended_before: datetime, limit: int = 500) -> int:

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from accounts.roles import COMMAND_CATEGORIES
+
 
 class CommandStatus(models.TextChoices):
     QUEUED = "Queued", "Queued: on its way to the charger"
@@ -66,6 +68,10 @@ class Command(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            (f"send_{category}", f"Can send commands that {what}")
+            for category, what in COMMAND_CATEGORIES.items()
+        ]
         indexes = [
             models.Index(fields=["charge_point", "status", "created_at"]),
             models.Index(fields=["charge_point", "action", "request_id"]),

@@ -6,6 +6,8 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 LISTS = [
+    ("users", "user-list"),
+    ("vehicles", "vehicle-list"),
     ("chargepoints", "chargepoint-list"),
     ("connectors", "connector-list"),
     ("status_notifications", "statusnotification-list"),
@@ -17,6 +19,7 @@ LISTS = [
     ("charger_reports", "chargerreport-list"),
     ("display_messages", "displaymessage-list"),
     ("id_tokens", "idtoken-list"),
+    ("prepaid_entries", "prepaidentry-list"),
     ("transactions", "transaction-list"),
     ("meter_values", "metervalue-list"),
     ("reservations", "reservation-list"),
@@ -54,6 +57,7 @@ class ApiRootView(APIView):
                 "token": url("token-obtain"),
                 "token_refresh": url("token-refresh"),
                 "token_verify": url("token-verify"),
+                "me": url("me"),
                 **{key: url(name) for key, name in LISTS},
             }
         )

@@ -14,12 +14,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.roles import send_permission
+from accounts.scoping import is_scoped
 from billing.selectors import session_cost_so_far
 from chargepoints.models import ChargePoint
 from core.time import utc_now
@@ -56,6 +59,10 @@ def page(*permissions: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if is_scoped(request.user):
+                # The pages show the whole network; a vendor or a driver sees
+                # their part through the API.
+                raise PermissionDenied("Your role uses the API: /api/")
             response = view(request, *args, **kwargs)
             response["Content-Security-Policy"] = content_security_policy()
             return response
@@ -187,11 +194,11 @@ def charger(request: HttpRequest, charger_id: str) -> HttpResponse:
             "topics": topics,
             "may_see_frames": may_see_frames,
             "may_see_commands": may_see_commands,
-            "command_forms": (
-                command_forms(charge_point.ocpp_version)
-                if user.has_perm("commands.add_command")
-                else ()
-            ),
+            "command_forms": [
+                form
+                for form in command_forms(charge_point.ocpp_version)
+                if user.has_perm(send_permission(form.action))
+            ],
         },
     )
 

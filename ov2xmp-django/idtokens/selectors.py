@@ -10,12 +10,14 @@ from idtokens.models import IdToken, IdTokenStatus, IdTokenType
 from transactions.models import Transaction, TransactionStatus
 
 CONCURRENT_TX = "ConcurrentTx"
+# A prepaid driver without credit (OCPP 2.0.1; 1.6 says Blocked).
+NO_CREDIT = "NoCredit"
 
 
 @dataclass(frozen=True)
 class Authorization:
     """The answer for one token: an OCPP AuthorizationStatus value (Accepted,
-    Blocked, Expired, Invalid, ConcurrentTx) with its expiry and group."""
+    Blocked, Expired, Invalid, ConcurrentTx, NoCredit) with its expiry and group."""
 
     status: str
     id_token: IdToken | None = None
@@ -35,7 +37,7 @@ class Authorization:
 
 
 def idtoken_find(*, value: str, type: str | None = None) -> IdToken | None:
-    tokens = IdToken.objects.select_related("parent").filter(value=value)
+    tokens = IdToken.objects.select_related("parent", "owner").filter(value=value)
     if type is not None:
         tokens = tokens.filter(type=type)
     return tokens.order_by("pk").first()
@@ -65,6 +67,8 @@ def idtoken_authorize(
     status = token.status
     if status == IdTokenStatus.ACCEPTED and token.expires_at and token.expires_at <= at:
         status = IdTokenStatus.EXPIRED
+    if status == IdTokenStatus.ACCEPTED and check_concurrency and _without_credit(token):
+        status = NO_CREDIT
     if (
         check_concurrency
         and status == IdTokenStatus.ACCEPTED
@@ -82,3 +86,14 @@ def idtoken_authorize(
         parent_value=token.parent.value if token.parent else None,
         parent_type=token.parent.type if token.parent else None,
     )
+
+
+def _without_credit(token: IdToken) -> bool:
+    """A prepaid driver's token whose balance is used up."""
+    from billing.selectors import prepaid_balance
+
+    owner = token.owner
+    if owner is None or not owner.prepaid_currency:
+        return False
+    balance = prepaid_balance(owner)
+    return balance is not None and balance <= 0

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractUser
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
+from accounts.scoping import is_scoped, scope_queryset
 from chargepoints.models import ChargePoint
 from transactions.models import Transaction
 from updates import interest as interest_module
@@ -223,10 +224,19 @@ class UpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return ("forbidden", "the account is inactive")
         if not self.user.has_perm(topic.permission):
             return ("forbidden", f"needs the permission {topic.permission}")
-        if topic.kind == "charger" and not ChargePoint.objects.filter(id=topic.key).exists():
+        scoped = is_scoped(self.user)
+        if scoped and not topic.key:
+            # Such a topic carries every charger's events.
+            return ("forbidden", f"your role sees its own chargers only: not {topic.kind!r}")
+        # What the user may not see answers like what does not exist.
+        chargers = scope_queryset(ChargePoint.objects.all(), self.user)
+        if (topic.kind == "charger" or (scoped and topic.kind == "frames")) and not (
+            chargers.filter(id=topic.key).exists()
+        ):
             return ("not_found", f"no charger {topic.key!r}")
+        sessions = scope_queryset(Transaction.objects.all(), self.user)
         if topic.kind == "transaction" and not (
-            topic.key.isdigit() and Transaction.objects.filter(id=int(topic.key)).exists()
+            topic.key.isdigit() and sessions.filter(id=int(topic.key)).exists()
         ):
             return ("not_found", f"no transaction {topic.key!r}")
         return None

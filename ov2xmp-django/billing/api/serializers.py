@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from billing.elements import elements_errors
-from billing.models import Cdr, Tariff, TariffVersion
+from billing.models import Cdr, PrepaidEntry, Tariff, TariffVersion
 
 
 class TariffVersionSerializer(serializers.ModelSerializer):
@@ -58,6 +58,7 @@ class CdrSerializer(serializers.ModelSerializer):
             "transaction",
             "charge_point_id",
             "id_token_value",
+            "driver",
             "tariff_version",
             "started_at",
             "stopped_at",
@@ -98,3 +99,36 @@ class SessionCostSerializer(serializers.Serializer):
     total_excl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
     vat = serializers.DecimalField(max_digits=12, decimal_places=2)
     total_incl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class PrepaidEntrySerializer(serializers.ModelSerializer):
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = PrepaidEntry
+        fields = [
+            "id",
+            "user",
+            "amount",
+            "currency",
+            "cdr",
+            "description",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["currency", "cdr", "created_by", "created_at"]
+        extra_kwargs = {
+            "amount": {"help_text": "Positive: a top-up; negative: a correction."},
+            "user": {"help_text": "The driver (with a prepaid_currency)."},
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["user"].prepaid_currency:
+            raise serializers.ValidationError(
+                {"user": ["The user has no prepaid balance: set their prepaid_currency first."]}
+            )
+        if attrs["amount"] == 0:
+            raise serializers.ValidationError({"amount": ["An entry of 0 changes nothing."]})
+        return attrs

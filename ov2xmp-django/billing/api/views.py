@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import django_filters
 from drf_spectacular.utils import extend_schema
@@ -9,17 +10,20 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from billing.api.serializers import (
     CdrSerializer,
+    PrepaidEntrySerializer,
     SessionCostSerializer,
     TariffSerializer,
     TariffVersionSerializer,
 )
-from billing.models import Cdr, Tariff, TariffVersion
+from billing.models import Cdr, PrepaidEntry, Tariff, TariffVersion
 from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
 from billing.selectors import session_cost_so_far
-from billing.services import cdr_create
+from billing.services import cdr_create, prepaid_entry_create
+from core.api.permissions import requires
 from core.api.views import Conflict, ProtectedDestroyMixin
 from transactions.models import Transaction
 
@@ -75,7 +79,12 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     ordering_fields = ["started_at", "created_at", "total_incl_vat"]
 
     @extend_schema(request=None, responses={201: CdrSerializer, 409: None})
-    @action(detail=True, methods=["post"], queryset=Cdr.objects.all())
+    @action(
+        detail=True,
+        methods=["post"],
+        queryset=Cdr.objects.all(),
+        permission_classes=[requires("billing.view_cdr", "billing.recompute_cdr")],
+    )
     def recompute(self, request: Request, pk: str | None = None) -> Response:
         """Price the session again (after a tariff or meter correction); the
         new CDR becomes current and this one is kept."""
@@ -85,6 +94,31 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         fresh = cdr_create(transaction_id=cdr.transaction_id, reason="recomputed", recompute=True)
         assert fresh is not None  # the session has ended: it has a CDR
         return Response(CdrSerializer(fresh, context={"request": request}).data, status=201)
+
+
+class PrepaidEntryViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Drivers' prepaid balances, entry by entry: top-ups and corrections
+    (made here), CDR debits and their reversals (made by billing). Entries
+    are never changed; a mistake is corrected by another entry."""
+
+    queryset = PrepaidEntry.objects.select_related("created_by")
+    serializer_class = PrepaidEntrySerializer
+    filterset_fields = ["user", "cdr", "currency"]
+    ordering_fields = ["created_at", "amount"]
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        data = serializer.validated_data
+        serializer.instance = prepaid_entry_create(
+            user=data["user"],
+            amount=data["amount"],
+            description=data["description"],
+            created_by=self.request.user,
+        )
 
 
 class SessionCostView(GenericAPIView):

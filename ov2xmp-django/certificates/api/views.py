@@ -2,7 +2,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,18 +25,9 @@ from certificates.models import (
     IssuedCertificate,
 )
 from certificates.services import CertificateAlreadyRevoked, issued_certificate_revoke
+from core.api.permissions import ChangeOnPost
 from core.api.views import Conflict
 from core.time import utc_now
-
-
-class ChangeOnPost(DjangoModelPermissions):
-    """A POST action that changes an existing row needs the change
-    permission (DjangoModelPermissions would ask for add)."""
-
-    perms_map = {
-        **DjangoModelPermissions.perms_map,
-        "POST": ["%(app_label)s.change_%(model_name)s"],
-    }
 
 
 class CertificateSigningRequestViewSet(viewsets.ReadOnlyModelViewSet):

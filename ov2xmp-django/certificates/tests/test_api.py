@@ -122,6 +122,9 @@ def test_revoking_needs_the_change_permission(viewer):
     user, client = viewer
     certificate = issued(signing_request("CP-1"), "abc1")
     url = f"/api/issued-certificates/{certificate.pk}/revoke/"
+    assert client.get("/api/issued-certificates/").status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="view_issuedcertificate"))
+    client.force_authenticate(User.objects.get(pk=user.pk))
     assert client.get("/api/issued-certificates/").status_code == 200
     assert client.post(url).status_code == 403
     user.user_permissions.add(Permission.objects.get(codename="add_issuedcertificate"))

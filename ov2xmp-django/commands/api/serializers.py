@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from chargepoints.api.validation import known_charger
 from chargepoints.models import ChargePoint
 from commands.catalog import CommandSpec
 from commands.models import Command
@@ -78,10 +79,7 @@ class CommandRequestSerializer(serializers.Serializer):
     )
 
     def validate_charge_point(self, value: str) -> ChargePoint:
-        try:
-            return ChargePoint.objects.get(id=value)
-        except ChargePoint.DoesNotExist:
-            raise serializers.ValidationError(f"Unknown charger {value!r}.") from None
+        return known_charger(self.context["request"].user, value)
 
     def validate_payload(self, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):

@@ -9,10 +9,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.roles import send_permission
 from commands.api.filters import CommandFilter
 from commands.api.serializers import CommandSerializer, request_serializer, result_serializer
 from commands.catalog import CommandSpec
@@ -20,6 +22,7 @@ from commands.models import UNSENT_STATUSES, Command, CommandStatus
 from commands.selectors import await_outcome
 from commands.services import command_cancel, command_create, command_finish
 from commands.tasks import command_dispatch
+from core.api.permissions import require_permission, requires
 from core.api.views import Conflict
 from core.time import utc_now
 
@@ -60,10 +63,23 @@ def enqueue(command: Command) -> None:
         raise QueueUnavailable() from error
 
 
+class MaySend(BasePermission):
+    """Sending a command needs the permission of its category
+    (``commands.send_operate`` for Reset, …; accounts.roles)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        permission = send_permission(view.spec.action)
+        self.message = f"Sending {view.spec.action} needs the permission {permission}."
+        return bool(request.user and request.user.is_authenticated) and request.user.has_perm(
+            permission
+        )
+
+
 class SendCommandView(GenericAPIView):
     """Base of the one view per OCPP command and version (see ``send_views``)."""
 
-    queryset = Command.objects.all()  # POST needs the commands.add_command permission
+    queryset = Command.objects.all()
+    permission_classes = [MaySend]
     spec: ClassVar[CommandSpec]
 
     def post(self, request: Request) -> Response:
@@ -148,11 +164,15 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     ordering_fields = ["created_at", "sent_at", "finished_at"]
     lookup_value_regex = "[0-9a-f-]{36}"
 
-    @extend_schema(request=None, responses={200: CommandSerializer, 409: None})
-    @action(detail=True, methods=["post"])
+    @extend_schema(request=None, responses={200: CommandSerializer, 403: None, 409: None})
+    @action(detail=True, methods=["post"], permission_classes=[requires("commands.view_command")])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        """Cancel a command that has not been sent yet (queued or held)."""
+        """Cancel a command that has not been sent yet (queued or held): who
+        may send it may cancel it."""
         command = self.get_object()
+        require_permission(
+            request.user, send_permission(command.action), f"Cancelling {command.action}"
+        )
         if command.status in UNSENT_STATUSES:
             command = command_cancel(command_id=command.id, at=utc_now())
             if command.status == CommandStatus.CANCELLED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -280,22 +281,36 @@ async def test_the_command_list_filters_by_charger_action_status_and_sender(
     assert await listed(f"created_at_after={since}") == []
 
 
-async def test_sending_needs_the_add_command_permission(csms, connect, db):
+async def test_sending_needs_the_permission_of_the_commands_category(csms, connect, db):
+    from django.contrib.auth.models import Permission
     from rest_framework.test import APIClient
 
     from accounts.models import User
 
-    await in_thread(User.objects.create_user, username="viewer", password="viewer-pass-123")
+    user = await in_thread(User.objects.create_user, username="viewer", password="pass-123")
     client = APIClient()
-    await in_thread(client.login, username="viewer", password="viewer-pass-123")
-    async with connect(csms, "CP-1") as charger:
-        response = await in_thread(
-            client.post,
-            "/api/commands/ocpp16/Reset/",
-            {"charge_point": "CP-1", "payload": RESET},
-            format="json",
+    await in_thread(client.force_authenticate, user)
+
+    def grant(codename: str) -> None:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+        client.force_authenticate(User.objects.get(pk=user.pk))  # no cached permissions
+
+    def reset() -> Any:
+        return client.post(
+            "/api/commands/ocpp16/Reset/", {"charge_point": "CP-1", "payload": RESET}, format="json"
         )
+
+    async with connect(csms, "CP-1") as charger:
+        charger.answers["Reset"] = {"status": "Accepted"}
+        refused = await in_thread(reset)
         listing = await in_thread(client.get, "/api/commands/")
-    assert response.status_code == 403
-    assert listing.status_code == 200
-    assert charger.received == []
+        await in_thread(grant, "add_command")
+        await in_thread(grant, "send_configure")
+        still_refused = await in_thread(reset)
+        assert charger.received == []
+        await in_thread(grant, "send_operate")
+        sent = await in_thread(reset)
+    assert (refused.status_code, listing.status_code) == (403, 403)
+    assert "commands.send_operate" in refused.json()["detail"]
+    assert still_refused.status_code == 403
+    assert (sent.status_code, sent.json()["response"]) == (200, {"status": "Accepted"})

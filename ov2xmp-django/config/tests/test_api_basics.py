@@ -20,9 +20,14 @@ from config.api_root import LISTS
 # Every list the API root names, so that a new endpoint is covered here at once.
 LIST_PATHS = [reverse(name) for _, name in LISTS]
 # Lists of what belongs to a charger: filterable by ``charge_point``.
-CHARGER_LIST_PATHS = [
-    path for path in LIST_PATHS if path not in ("/api/chargepoints/", "/api/id-tokens/")
-]
+NOT_CHARGER_LISTS = (
+    "/api/chargepoints/",
+    "/api/id-tokens/",
+    "/api/users/",
+    "/api/vehicles/",
+    "/api/prepaid-entries/",
+)
+CHARGER_LIST_PATHS = [path for path in LIST_PATHS if path not in NOT_CHARGER_LISTS]
 
 CREDENTIALS = {"username": "operator", "password": "operator-pass-123"}
 
@@ -71,7 +76,8 @@ def test_lists_answer_401_with_a_garbage_token(db, path):
 def test_lists_answer_200_with_a_token(api, path):
     response = api.get(path)
     assert response.status_code == 200
-    assert response.json()["count"] == 0
+    # Empty, except the users: the caller is one.
+    assert response.json()["count"] == (1 if path == "/api/users/" else 0)
 
 
 def test_token_returns_access_and_refresh_for_good_credentials(admin_user):
@@ -135,8 +141,18 @@ def test_session_login_is_accepted_too(admin_user):
 
 
 @pytest.mark.parametrize("path", LIST_PATHS)
-def test_a_user_without_permissions_can_read(plain_api, path):
-    assert plain_api.get(path).status_code == 200
+def test_a_user_without_permissions_cannot_read(plain_api, path):
+    response = plain_api.get(path)
+    assert response.status_code == 403
+    assert "permission" in response.json()["detail"]
+
+
+def test_the_view_permission_allows_reading(plain_user, plain_api):
+    assert plain_api.get("/api/id-tokens/").status_code == 403
+    plain_user.user_permissions.add(Permission.objects.get(codename="view_idtoken"))
+    assert plain_api.get("/api/id-tokens/").status_code == 200
+    # …and only that list.
+    assert plain_api.get("/api/transactions/").status_code == 403
 
 
 def test_a_user_without_permissions_cannot_write(plain_api):

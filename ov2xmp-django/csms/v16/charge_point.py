@@ -19,7 +19,8 @@ from chargepoints.services import (
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
 from csms.v16.certificates import CertificateHandlers16
-from idtokens.selectors import Authorization, idtoken_authorize
+from idtokens.models import IdTokenStatus
+from idtokens.selectors import NO_CREDIT, Authorization, idtoken_authorize
 from transactions.models import ENERGY_REGISTER
 from transactions.services import (
     MeterReading,
@@ -35,7 +36,8 @@ ID_TAG_MAX_LENGTH = 20
 def id_tag_info(authorization: Authorization) -> IdTagInfo:
     parent = authorization.parent_value
     return IdTagInfo(
-        status=authorization.status,
+        # 1.6 has no NoCredit: the nearest is Blocked.
+        status=IdTokenStatus.BLOCKED if authorization.status == NO_CREDIT else authorization.status,
         parent_id_tag=parent if parent and len(parent) <= ID_TAG_MAX_LENGTH else None,
         expiry_date=format_timestamp(authorization.expires_at)
         if authorization.expires_at

@@ -340,6 +340,25 @@ def test_a_201_charger_page_shows_device_model_variables_and_its_own_commands(br
     assert 'data-url="/api/commands/ocpp16/' not in content
 
 
+def test_command_forms_are_those_the_users_role_may_send(db):
+    ChargePointFactory(id="CP-1", ocpp_version="1.6")
+    client = Client()
+    client.force_login(User.objects.create_user(username="helpdesk", role="first_line_support"))
+    forms = re.findall(r'data-action="(\w+)"', client.get("/chargers/CP-1/").content.decode())
+    assert {"Reset", "UnlockConnector", "RemoteStartTransaction"} <= set(forms)
+    assert "ChangeConfiguration" not in forms  # configuring is 2nd line's
+
+
+@pytest.mark.parametrize("role", ["charge_point_vendor", "driver"])
+def test_the_roles_that_see_only_their_own_use_the_api_not_the_pages(db, role):
+    ChargePointFactory(id="CP-1", vendor="Acme")
+    TransactionFactory(pk=1, charge_point__id="CP-1")
+    client = Client()
+    client.force_login(User.objects.create_user(username="scoped", role=role, vendor_name="Acme"))
+    for path in PAGES:
+        assert client.get(path).status_code == 403, path
+
+
 def test_command_forms_offer_the_choices_of_the_ocpp_schema(browser):
     ChargePointFactory(id="CP-1", ocpp_version="1.6")
     content = browser.get("/chargers/CP-1/").content.decode()

@@ -6,19 +6,18 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from accounts.scoping import scope_queryset
+from chargepoints.api.validation import known_charger
 from chargepoints.models import ChargePoint
 from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, CommandSerializer
 from files.models import FileKind, FileRequest, FirmwareImage, FirmwareUpdate, Protocol, StoredFile
 from files.services import ACCEPTABLE_NAME
 
 
-def known_charge_point(charge_point_id: str) -> ChargePoint:
+def connected_charger(user: Any, charge_point_id: str) -> ChargePoint:
     """A charger that has connected at least once: its OCPP version decides
     which command to send."""
-    try:
-        charge_point = ChargePoint.objects.get(id=charge_point_id)
-    except ChargePoint.DoesNotExist:
-        raise serializers.ValidationError(f"Unknown charger {charge_point_id!r}.") from None
+    charge_point = known_charger(user, charge_point_id)
     if not charge_point.ocpp_version:
         raise serializers.ValidationError(
             f"{charge_point_id} has never connected: its OCPP version is not known."
@@ -108,7 +107,7 @@ class FileRequestCreateSerializer(serializers.Serializer):
     )
 
     def validate_charge_point(self, value: str) -> ChargePoint:
-        return known_charge_point(value)
+        return connected_charger(self.context["request"].user, value)
 
     def validate(self, attrs: dict) -> dict:
         start, stop = attrs.get("start_time"), attrs.get("stop_time")
@@ -206,7 +205,13 @@ class FirmwareUpdateCreateSerializer(serializers.Serializer):
     )
 
     def validate_charge_point(self, value: str) -> ChargePoint:
-        return known_charge_point(value)
+        return connected_charger(self.context["request"].user, value)
+
+    def validate_firmware(self, image: FirmwareImage) -> FirmwareImage:
+        user = self.context["request"].user
+        if not scope_queryset(FirmwareImage.objects.filter(pk=image.pk), user).exists():
+            raise serializers.ValidationError(f'Invalid pk "{image.pk}" - object does not exist.')
+        return image
 
     def validate(self, attrs: dict) -> dict:
         image = attrs["firmware"]

@@ -18,6 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from commands.api.views import OUTCOME_STATUS, enqueue
 from commands.models import CommandStatus
 from commands.selectors import await_outcome
+from core.api.permissions import require_permission
 from core.api.views import Conflict
 from core.time import utc_now
 from files.api.filters import FileRequestFilter, FirmwareUpdateFilter, StoredFileFilter
@@ -80,7 +81,10 @@ class FileRequestViewSet(
         responses={201: FileRequestSerializer, **TRANSFER_RESPONSES},
     )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
-        incoming = FileRequestCreateSerializer(data=request.data)
+        require_permission(request.user, "commands.send_diagnose", "Asking for a file")
+        incoming = FileRequestCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         charge_point = data["charge_point"]
@@ -191,7 +195,10 @@ class FirmwareUpdateViewSet(
         responses={201: FirmwareUpdateSerializer, **TRANSFER_RESPONSES},
     )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
-        incoming = FirmwareUpdateCreateSerializer(data=request.data)
+        require_permission(request.user, "commands.send_firmware", "Updating firmware")
+        incoming = FirmwareUpdateCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         charge_point = data["charge_point"]

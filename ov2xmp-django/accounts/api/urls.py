@@ -1,0 +1,14 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from accounts.api.views import MeView, PasswordChangeView, UserViewSet, VehicleViewSet
+
+router = SimpleRouter()
+router.register("users", UserViewSet)
+router.register("vehicles", VehicleViewSet)
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("me/password/", PasswordChangeView.as_view(), name="me-password"),
+    *router.urls,
+]
