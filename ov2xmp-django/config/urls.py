@@ -15,6 +15,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("accounts.api.urls")),
     path("", include("chargepoints.api.urls")),
     path("", include("locations.api.urls")),
     path("", include("billing.api.urls")),
@@ -36,6 +37,8 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    # Password reset pages: /password-reset/…
+    path("", include("accounts.urls")),
     # The operator dashboard: /, /chargers/, /sessions/, /login/.
     path("", include("dashboard.urls")),
 ]
