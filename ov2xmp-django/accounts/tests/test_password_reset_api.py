@@ -4,15 +4,17 @@ once, before it expires; the same answer for every address; throttled."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
 from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.db import connections
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts import services, tasks
 from accounts.models import User
 from accounts.reset_links import INVALID_LINK
 from accounts.tests.conftest import LINK, PUBLIC_URL, link_in, sent
@@ -139,7 +141,7 @@ def test_the_link_expires_after_the_configured_time(settings, monkeypatch):
     expired = confirm(uid, token)
     assert expired.status_code == 400
     assert expired.json() == {"token": [INVALID_LINK]}
-    clock_at(118)
+    clock_at(100)
     assert confirm(uid, token).status_code == 200
 
 
@@ -391,3 +393,52 @@ def test_by_default_mails_are_files_in_the_data_directory(settings, tmp_path, ca
     (written,) = (tmp_path / "mail").iterdir()
     assert LINK.search(written.read_text())
     assert f"mails are written to files in {tmp_path / 'mail'}" in caplog.text
+
+
+def test_one_link_used_twice_at_the_same_moment_sets_one_password(monkeypatch):
+    """Both requests check the token before either has set the password:
+    without the lock on the user's row (on SQLite: without the transaction,
+    which takes the write lock at its start) both would succeed."""
+    user = UserFactory()
+    uid, token = link_for(user)
+    both_checked = threading.Barrier(2)
+    real_validate = services.validate_password
+
+    def validate_together(password, user=None):
+        # The first waits here for the second; with the lock the second cannot
+        # get this far until the first has finished, so the wait times out.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=2)
+        real_validate(password, user)
+
+    monkeypatch.setattr(services, "validate_password", validate_together)
+    answers: list[int] = []
+
+    def use(password: str) -> None:
+        try:
+            answers.append(confirm(uid, token, password).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=use, args=(password,))
+        for password in ("first-password-8812", "second-password-2291")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == [200, 400]
+
+
+def test_with_a_broker_the_mail_is_a_celery_task(settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.password_reset_mail, "delay", queued.append)
+    UserFactory(email="alice@example.org")
+    assert ask("alice@example.org").status_code == 202
+    assert queued == ["alice@example.org"]
+    assert sent() == []
+    # What the worker then runs:
+    assert tasks.password_reset_mail("alice@example.org") == 1
+    assert [message.to for message in sent()] == [["alice@example.org"]]

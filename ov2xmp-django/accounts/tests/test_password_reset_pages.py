@@ -169,3 +169,13 @@ def test_the_pages_run_only_their_own_scripts_and_are_not_cached():
     assert "no-cache" in client.get("/password-reset/").headers["Cache-Control"]
     assert "no-cache" in client.get(f"/password-reset/{uid}/set-password/").headers["Cache-Control"]
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+def test_the_link_of_a_deactivated_user_does_not_work():
+    user = UserFactory()
+    ask(Client(), user.email)
+    path, _uid, _token = link_in(sent()[0])
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert "This link does not work" in text(response)
