@@ -14,6 +14,7 @@ import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -319,3 +320,145 @@ def map_tiles_url(value: str, *, variable: str = PREFIX + "MAP_TILES_URL") -> st
     if not all(part in value for part in ("{z}", "{x}", "{y}")):
         raise ConfigurationError(f"{variable}={value!r}: the URL needs {{z}}, {{x}} and {{y}}")
     return value
+
+
+# --- E-mail ---------------------------------------------------------------------------
+
+SMTP_SCHEMES = {
+    # scheme: (default port, STARTTLS, implicit TLS)
+    "smtp": (25, False, False),
+    "smtp+tls": (587, True, False),
+    "smtps": (465, False, True),
+    "smtp+ssl": (465, False, True),
+}
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where the platform's mails go, as Django's ``EMAIL_*`` settings."""
+
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    file_path: Path | None = None
+    timeout: float = 10.0
+
+
+def email_from_url(
+    url: str | None,
+    *,
+    password: str | None,
+    data_dir: Path,
+    variable: str = PREFIX + "EMAIL_URL",
+) -> EmailSettings:
+    """``console``, ``file`` (``$OV2XMP_DATA_DIR/mail``), ``file:///absolute/dir``,
+    or ``smtp://[user[:password]@]host[:port]`` (also ``smtp+tls://``: STARTTLS,
+    ``smtps://``: TLS from the start), with ``?timeout=<seconds>``. Unset: ``file``.
+    The password may come apart from the URL (``OV2XMP_EMAIL_PASSWORD[_FILE]``)."""
+    value = (url or "file").strip()
+    scheme = value.split(":", 1)[0].lower()
+    if scheme in ("console", "file") and value.lower() in (scheme, scheme + ":", scheme + "://"):
+        if password:
+            raise ConfigurationError(
+                f"{PREFIX}EMAIL_PASSWORD is set, but {variable}={value!r} sends no mail over SMTP"
+            )
+        if scheme == "console":
+            return EmailSettings(backend="django.core.mail.backends.console.EmailBackend")
+        return EmailSettings(
+            backend="django.core.mail.backends.filebased.EmailBackend", file_path=data_dir / "mail"
+        )
+    parts = urlsplit(value)
+    if scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc or not path.startswith("/"):
+            raise ConfigurationError(
+                f"{variable}={value!r}: a file URL names an absolute directory: file:///var/mail/ov2xmp"
+            )
+        if password:
+            raise ConfigurationError(
+                f"{PREFIX}EMAIL_PASSWORD is set, but {variable}={value!r} sends no mail over SMTP"
+            )
+        return EmailSettings(
+            backend="django.core.mail.backends.filebased.EmailBackend", file_path=Path(path)
+        )
+    if scheme not in SMTP_SCHEMES:
+        raise ConfigurationError(
+            f"{variable}: unsupported scheme {scheme!r}; use smtp://, smtp+tls://, smtps://, "
+            "console or file"
+        )
+    default_port, starttls, implicit_tls = SMTP_SCHEMES[scheme]
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"{variable}: the port is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ConfigurationError(f"{variable}: the SMTP URL names no host")
+    if parts.path not in ("", "/"):
+        raise ConfigurationError(f"{variable}: an SMTP URL has no path")
+    user = unquote(parts.username or "")
+    in_url = unquote(parts.password) if parts.password is not None else None
+    if in_url and password:
+        raise ConfigurationError(
+            f"{variable} holds a password and {PREFIX}EMAIL_PASSWORD is set: set only one"
+        )
+    secret = in_url or password or ""
+    if secret and not user:
+        raise ConfigurationError(f"{variable}: a password needs a user name (smtp://user@host)")
+    timeout = 10.0
+    for key, item in parse_qsl(parts.query, keep_blank_values=True):
+        if key != "timeout":
+            raise ConfigurationError(f"{variable}: unknown option {key!r}; only timeout=<seconds>")
+        try:
+            timeout = float(item)
+        except ValueError:
+            raise ConfigurationError(f"{variable}: timeout={item!r} is not a number") from None
+        if timeout <= 0:
+            raise ConfigurationError(f"{variable}: timeout must be above 0 seconds")
+    return EmailSettings(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname,
+        port=port or default_port,
+        user=user,
+        password=secret,
+        use_tls=starttls,
+        use_ssl=implicit_tls,
+        timeout=timeout,
+    )
+
+
+def email_address(value: str, *, variable: str) -> str:
+    """A sender such as ``noreply@example.org`` or ``O-V2X-MP <noreply@example.org>``."""
+    _name, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or any(character.isspace() for character in address):
+        raise ConfigurationError(
+            f"{variable}={value!r}: expected an address, e.g. O-V2X-MP <noreply@example.org>"
+        )
+    return value.strip()
+
+
+def public_url(value: str, *, variable: str = PREFIX + "PUBLIC_URL") -> str:
+    """The site's address as users reach it: ``https://host[:port]``, no path."""
+    parts = urlsplit(value.strip())
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigurationError(f"{variable}={value!r}: the port is not a number") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{variable}={value!r}: expected http(s)://host[:port]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ConfigurationError(
+            f"{variable}={value!r}: give the scheme, host and port only, e.g. "
+            "https://csms.example.org"
+        )
+    return f"{parts.scheme.lower()}://{parts.netloc}"
+
+
+def local_url(bind: str, port: int) -> str:
+    """``http://<bind>:<port>``, with a wildcard address read as the loopback one."""
+    host = "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -19,7 +19,11 @@ from config.env import (
     Env,
     PlatformSettings,
     database_from_url,
+    email_address,
+    email_from_url,
+    local_url,
     map_tiles_url,
+    public_url,
     sqlite_database,
 )
 from config.production import insecure_settings
@@ -161,6 +165,16 @@ STATIC_ROOT = env.path("STATIC_ROOT", DATA_DIR / "static")
 
 # --- Channels and Celery: in-process by default, Redis when configured ----------
 REDIS_URL = env.text("REDIS_URL")
+# The cache holds the API's throttling counts: shared by every process in Redis.
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if not REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "ov2xmp",
+    }
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -207,6 +221,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR alone, never on a client's X-Forwarded-For:
+    # behind a trusted proxy daphne has already put the client's address there.
+    "NUM_PROXIES": 0,
+    # The public password reset endpoints (accounts/throttles.py): mails to one
+    # address, and requests from one client address.
+    "DEFAULT_THROTTLE_RATES": {
+        "password_reset_address": "3/hour",
+        "password_reset_client": "20/hour",
+        "password_reset_confirm": "30/hour",
+    },
 }
 
 SIMPLE_JWT = {
@@ -293,6 +317,32 @@ OV2XMP = PlatformSettings(
     ocpp_tls_certificate=env.existing_file("OCPP_TLS_CERTIFICATE"),
     ocpp_tls_private_key=env.existing_file("OCPP_TLS_PRIVATE_KEY"),
     ocpp_tls_client_ca=env.existing_file("OCPP_TLS_CLIENT_CA"),
+)
+
+# --- E-mail and password reset (accounts/) --------------------------------------------
+# Where users reach the dashboard: the links in mails start with it.
+_public_url = env.text("PUBLIC_URL")
+PUBLIC_URL = public_url(_public_url) if _public_url else local_url(OV2XMP.bind, OV2XMP.api_port)
+_email = email_from_url(
+    env.text("EMAIL_URL"), password=env.text("EMAIL_PASSWORD"), data_dir=DATA_DIR
+)
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = _email.timeout
+if _email.file_path is not None:
+    EMAIL_FILE_PATH = str(_email.file_path)
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = email_address(
+    env.text_or("DEFAULT_FROM_EMAIL", "O-V2X-MP <noreply@localhost>"),
+    variable="OV2XMP_DEFAULT_FROM_EMAIL",
+)
+# How long a password reset link works, in seconds.
+PASSWORD_RESET_TIMEOUT = env.integer(
+    "PASSWORD_RESET_TIMEOUT", 3600, minimum=60, maximum=7 * 24 * 3600
 )
 
 # --- Production: refuse to run insecurely (config/production.py) ------------------------

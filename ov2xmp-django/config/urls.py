@@ -37,6 +37,8 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    # Password reset pages: /password-reset/…
+    path("", include("accounts.urls")),
     # The operator dashboard: /, /chargers/, /sessions/, /login/.
     path("", include("dashboard.urls")),
 ]

@@ -7,6 +7,8 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import User, Vehicle
 
+PASSWORD = "old-secret-Kx93"
+
 
 class UserFactory(DjangoModelFactory):
     class Meta:
@@ -15,8 +17,8 @@ class UserFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
-    password = factory.django.Password("a-long-pass-123")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    password = factory.django.Password(PASSWORD)
 
 
 class VehicleFactory(DjangoModelFactory):

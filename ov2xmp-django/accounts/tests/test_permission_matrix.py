@@ -22,8 +22,10 @@ from accounts.roles import Role, role_permissions, send_permission
 from accounts.tests.factories import UserFactory
 
 # Endpoints any logged-in user (or anybody) may use: the root, tokens, the
-# schema and docs, the user's own profile.
+# schema and docs, the user's own profile, password reset.
 OPEN = {
+    "password-reset",
+    "password-reset-confirm",
     "api-root",
     "token-obtain",
     "token-refresh",

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
 
 
 def client_of(user) -> APIClient:
@@ -156,14 +156,12 @@ def test_me_changes_the_password_when_the_current_one_is_given(db):
     )
     assert wrong.status_code == 400
     assert "current_password" in wrong.json()
-    weak = api.post(
-        "/api/me/password/", {"current_password": "a-long-pass-123", "new_password": "123"}
-    )
+    weak = api.post("/api/me/password/", {"current_password": PASSWORD, "new_password": "123"})
     assert weak.status_code == 400
     assert "new_password" in weak.json()
     done = api.post(
         "/api/me/password/",
-        {"current_password": "a-long-pass-123", "new_password": "Another-pass-77"},
+        {"current_password": PASSWORD, "new_password": "Another-pass-77"},
     )
     assert done.status_code == 204
     helga.refresh_from_db()
