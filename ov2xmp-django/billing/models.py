@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -16,13 +19,41 @@ class Current(models.TextChoices):
     DC = "DC"
 
 
+def money(**options: Any) -> models.DecimalField:
+    """An amount of money: to the cent, up to ten digits before it."""
+    return models.DecimalField(max_digits=12, decimal_places=2, **options)
+
+
+class TariffKind(models.TextChoices):
+    CPO = "cpo", "CPO (wholesale): what the charging costs"
+    EMSP = "emsp", "eMSP (retail): what the driver pays"
+
+
 class Tariff(models.Model):
     """What a session costs where it applies: one charger, a location (for
     its AC or DC connectors, or all), or everywhere else (neither set). The
     terms live in versions; a session is priced with the version in force
-    when it started."""
+    when it started.
+
+    A CPO tariff prices the charging (the CDR's cost). An eMSP tariff prices
+    it for the driver (the CDR's retail price): on top of the CPO's cost, or
+    instead of it (a flat subscription); for one driver, or for all."""
 
     name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=4, choices=TariffKind.choices, default=TariffKind.CPO)
+    driver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tariffs",
+        help_text="eMSP tariffs only: the driver it is for (empty: every driver).",
+    )
+    includes_cpo_cost = models.BooleanField(
+        default=True,
+        help_text="eMSP tariffs only: the driver pays the CPO's cost plus this tariff's "
+        "price. False: this tariff's price alone (a flat subscription).",
+    )
     currency = models.CharField(max_length=3, validators=[CURRENCY])
     vat_percent = models.DecimalField(
         max_digits=5,
@@ -46,7 +77,11 @@ class Tariff(models.Model):
             models.CheckConstraint(
                 condition=Q(charge_point__isnull=True) | Q(location__isnull=True),
                 name="tariff_for_a_charger_or_a_location",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=TariffKind.EMSP) | Q(driver__isnull=True, includes_cpo_cost=True),
+                name="tariff_driver_and_subscription_for_emsp_only",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,13 +134,29 @@ class Cdr(models.Model):
     energy_wh = models.DecimalField(max_digits=20, decimal_places=3)
     charging_seconds = models.DecimalField(max_digits=12, decimal_places=3)
     parking_seconds = models.DecimalField(max_digits=12, decimal_places=3)
-    cost_energy = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    cost_flat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    cost_time = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    cost_parking_time = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    total_excl_vat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    vat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    total_incl_vat = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    cost_energy = money(default=0)
+    cost_flat = money(default=0)
+    cost_time = money(default=0)
+    cost_parking_time = money(default=0)
+    total_excl_vat = money(default=0)
+    vat = money(default=0)
+    total_incl_vat = money(default=0)
+    # What the driver pays, when an eMSP tariff applies (else null: the cost).
+    emsp_tariff_version = models.ForeignKey(
+        TariffVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retail_cdrs",
+    )
+    retail_currency = models.CharField(max_length=3, blank=True)
+    retail_cost_energy = money(null=True)
+    retail_cost_flat = money(null=True)
+    retail_cost_time = money(null=True)
+    retail_cost_parking_time = money(null=True)
+    retail_total_excl_vat = money(null=True)
+    retail_vat = money(null=True)
+    retail_total_incl_vat = money(null=True)
     is_current = models.BooleanField(default=True)
     reason = models.CharField(max_length=100, help_text="Why it was made (session ended, …).")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -124,6 +175,14 @@ class Cdr(models.Model):
     def __str__(self) -> str:
         return f"CDR {self.pk} of {self.transaction_id}"
 
+    @property
+    def driver_price(self) -> tuple[Decimal, str]:
+        """What the driver pays, including VAT, and its currency: the retail
+        price under an eMSP tariff, else the cost."""
+        if self.retail_total_incl_vat is not None:
+            return self.retail_total_incl_vat, self.retail_currency
+        return self.total_incl_vat, self.currency
+
 
 class PrepaidEntry(models.Model):
     """One movement of a driver's prepaid balance: a top-up or a correction
@@ -134,7 +193,7 @@ class PrepaidEntry(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prepaid_entries"
     )
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = money()
     currency = models.CharField(max_length=3, validators=[CURRENCY])
     cdr = models.ForeignKey(
         Cdr, on_delete=models.PROTECT, null=True, blank=True, related_name="prepaid_entries"

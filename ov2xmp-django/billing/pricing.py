@@ -339,3 +339,38 @@ def _total(terms: Terms, zone: ZoneInfo, start: datetime, segments: list[Segment
     price.vat = (price.total_excl_vat * terms.vat_percent / 100).quantize(CENT, ROUND_HALF_UP)
     price.total_incl_vat = price.total_excl_vat + price.vat
     return price
+
+
+class CurrencyMismatch(ValueError):
+    pass
+
+
+def retail_price(
+    *, cpo: Price, emsp: Price, vat_percent: Decimal, includes_cpo_cost: bool
+) -> Price:
+    """What the driver pays under an eMSP tariff: its own price, on top of
+    the CPO's cost unless it ignores it (a flat subscription). Each
+    dimension's cost is the sum of the two, already rounded to the cent; the
+    VAT is the eMSP tariff's, on the sum."""
+    if not includes_cpo_cost:
+        return emsp
+    if cpo.total_excl_vat and cpo.currency != emsp.currency:
+        raise CurrencyMismatch(
+            f"the CPO's cost is in {cpo.currency}, the eMSP tariff in {emsp.currency}"
+        )
+    cost = {
+        dimension: cpo.cost.get(dimension, Decimal(0)) + emsp.cost.get(dimension, Decimal(0))
+        for dimension in DIMENSIONS
+    }
+    price = Price(
+        currency=emsp.currency,
+        energy_wh=emsp.energy_wh,
+        charging_seconds=emsp.charging_seconds,
+        parking_seconds=emsp.parking_seconds,
+        cost=cost,
+        total_excl_vat=sum(cost.values(), Decimal(0)),
+        segments=emsp.segments,
+    )
+    price.vat = (price.total_excl_vat * vat_percent / 100).quantize(CENT, ROUND_HALF_UP)
+    price.total_incl_vat = price.total_excl_vat + price.vat
+    return price

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -10,10 +11,20 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from billing.elements import terms_of
-from billing.models import Current, PrepaidEntry, TariffVersion
-from billing.pricing import Price, Reading, Terms, price_session
+from billing.models import Current, PrepaidEntry, TariffKind, TariffVersion
+from billing.pricing import (
+    DIMENSIONS,
+    CurrencyMismatch,
+    Price,
+    Reading,
+    Terms,
+    price_session,
+    retail_price,
+)
 from chargepoints.models import Connector, PowerType
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction, energy_in_wh
+
+logger = logging.getLogger(__name__)
 
 NO_TARIFF = Terms("", Decimal(0), ())
 
@@ -31,33 +42,37 @@ def _current_of(session: Transaction) -> str:
     return Current.DC if connector.power_type == PowerType.DC else Current.AC
 
 
-def tariff_version_in_force(*, session: Transaction, at: datetime) -> TariffVersion | None:
-    """The most specific tariff that applies to the session's charger, and
-    its version in force at ``at``: the charger's own; then its location's
-    for the connector's current, then for both; then the general ones (for
-    the current, then for both)."""
+def tariff_version_in_force(
+    *, session: Transaction, at: datetime, kind: str = TariffKind.CPO, driver: Any = None
+) -> TariffVersion | None:
+    """The most specific tariff of ``kind`` that applies to the session, and
+    its version in force at ``at``. Where: the charger's own; then its
+    location's for the connector's current, then for both; then the general
+    ones (for the current, then for both). For eMSP tariffs, those of the
+    driver come before those for every driver."""
     charger = session.charge_point
     current = _current_of(session)
-    scopes = [Q(tariff__charge_point=charger)]
-    general = Q(tariff__charge_point=None, tariff__location=None)
+    where = Q(tariff__charge_point=charger) | Q(tariff__charge_point=None, tariff__location=None)
     if charger.location_id is not None:
-        location = Q(tariff__location_id=charger.location_id)
-        if current:
-            scopes.append(location & Q(tariff__current=current))
-        scopes.append(location & Q(tariff__current=Current.ANY))
-    if current:
-        scopes.append(general & Q(tariff__current=current))
-    scopes.append(general & Q(tariff__current=Current.ANY))
-    for scope in scopes:
-        version = (
-            TariffVersion.objects.filter(scope, valid_from__lte=at)
-            .select_related("tariff")
-            .order_by("-valid_from", "-id")
-            .first()
-        )
-        if version is not None:
-            return version
-    return None
+        where |= Q(tariff__location_id=charger.location_id)
+    whose = Q(tariff__driver=None) | (Q(tariff__driver=driver) if driver is not None else Q())
+    candidates = (
+        TariffVersion.objects.filter(where, whose, tariff__kind=kind, valid_from__lte=at)
+        .filter(Q(tariff__current=Current.ANY) | Q(tariff__current=current))
+        .select_related("tariff")
+    )
+
+    def rank(version: TariffVersion) -> tuple[int, int, float, int]:
+        tariff = version.tariff
+        if tariff.charge_point_id is not None:
+            place = 0
+        elif tariff.location_id is not None:
+            place = 1 if tariff.current else 2
+        else:
+            place = 3 if tariff.current else 4
+        return (0 if tariff.driver_id else 1, place, -version.valid_from.timestamp(), -version.pk)
+
+    return min(candidates, key=rank, default=None)
 
 
 def energy_readings(session: Transaction) -> list[Reading]:
@@ -81,33 +96,77 @@ class SessionPrice:
     time_zone: str
     until: datetime
     price: Price
+    # What the driver pays under an eMSP tariff (None: no eMSP tariff applies).
+    retail_version: TariffVersion | None = None
+    retail: Price | None = None
+
+
+def _terms(version: TariffVersion | None) -> Terms:
+    if version is None:
+        return NO_TARIFF
+    tariff = version.tariff
+    return terms_of(version.elements, currency=tariff.currency, vat_percent=tariff.vat_percent)
 
 
 def session_price(session: Transaction, *, until: datetime) -> SessionPrice:
     """What the session costs from its start until ``until`` (its end, or
-    now for a running one), with the tariff version in force at its start."""
+    now for a running one), with the tariff versions in force at its start:
+    the CPO's, and the eMSP's for its driver if one applies."""
     location = session.charge_point.location
     time_zone = location.time_zone if location is not None else "UTC"
-    version = tariff_version_in_force(session=session, at=session.started_at)
-    terms = (
-        terms_of(
-            version.elements,
-            currency=version.tariff.currency,
-            vat_percent=version.tariff.vat_percent,
-        )
-        if version is not None
-        else NO_TARIFF
-    )
     readings = energy_readings(session)
     if session.meter_start_wh is not None:
         readings.insert(0, Reading(session.started_at, session.meter_start_wh))
     if session.meter_stop_wh is not None and session.stopped_at is not None:
         readings.append(Reading(session.stopped_at, session.meter_stop_wh))
     until = max(until, session.started_at)
-    price = price_session(
-        terms, time_zone=time_zone, start=session.started_at, end=until, readings=readings
+
+    def priced(version: TariffVersion | None) -> Price:
+        return price_session(
+            _terms(version),
+            time_zone=time_zone,
+            start=session.started_at,
+            end=until,
+            readings=readings,
+        )
+
+    version = tariff_version_in_force(session=session, at=session.started_at)
+    price = priced(version)
+    driver = session.id_token.owner if session.id_token is not None else None
+    retail_version = tariff_version_in_force(
+        session=session, at=session.started_at, kind=TariffKind.EMSP, driver=driver
     )
-    return SessionPrice(version, time_zone, until, price)
+    if retail_version is None:
+        return SessionPrice(version, time_zone, until, price)
+    tariff = retail_version.tariff
+    try:
+        retail = retail_price(
+            cpo=price,
+            emsp=priced(retail_version),
+            vat_percent=tariff.vat_percent,
+            includes_cpo_cost=tariff.includes_cpo_cost,
+        )
+    except CurrencyMismatch as error:
+        logger.warning("session %s: no retail price from %r: %s", session.pk, tariff.name, error)
+        return SessionPrice(version, time_zone, until, price)
+    return SessionPrice(version, time_zone, until, price, retail_version, retail)
+
+
+def retail_fields(priced: SessionPrice) -> dict[str, Any]:
+    """The retail price as the CDR's (and the cost API's) fields; null
+    amounts and no currency when no eMSP tariff applies."""
+    retail = priced.retail
+    return {
+        "emsp_tariff_version": priced.retail_version,
+        "retail_currency": retail.currency if retail else "",
+        **{
+            f"retail_cost_{dimension.lower()}": retail.cost[dimension] if retail else None
+            for dimension in DIMENSIONS
+        },
+        "retail_total_excl_vat": retail.total_excl_vat if retail else None,
+        "retail_vat": retail.vat if retail else None,
+        "retail_total_incl_vat": retail.total_incl_vat if retail else None,
+    }
 
 
 def session_cost_so_far(session: Transaction) -> SessionPrice:

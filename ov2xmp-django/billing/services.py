@@ -12,7 +12,7 @@ from django.db import transaction as db_transaction
 
 from billing.models import Cdr, PrepaidEntry
 from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
-from billing.selectors import session_price
+from billing.selectors import retail_fields, session_price
 from core.time import utc_now
 from transactions.models import Transaction, TransactionStatus
 from updates.events import transaction_event
@@ -61,6 +61,7 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
         total_excl_vat=price.total_excl_vat,
         vat=price.vat,
         total_incl_vat=price.total_incl_vat,
+        **retail_fields(priced),
         reason=reason,
     )
     _prepaid_debit(cdr=cdr)
@@ -91,22 +92,24 @@ def cdr_create(*, transaction_id: int, reason: str, recompute: bool = False) -> 
 
 
 def _prepaid_debit(*, cdr: Cdr) -> None:
+    """Debit what the driver pays (the retail price, else the cost)."""
     driver = cdr.driver
-    if driver is None or not driver.prepaid_currency or cdr.total_incl_vat == 0:
+    amount, currency = cdr.driver_price
+    if driver is None or not driver.prepaid_currency or amount == 0:
         return
-    if cdr.currency != driver.prepaid_currency:
+    if currency != driver.prepaid_currency:
         logger.warning(
             "CDR %s is in %s, %s's prepaid balance in %s: not debited",
             cdr.pk,
-            cdr.currency or "(no currency)",
+            currency or "(no currency)",
             driver.username,
             driver.prepaid_currency,
         )
         return
     PrepaidEntry.objects.create(
         user=driver,
-        amount=-cdr.total_incl_vat,
-        currency=cdr.currency,
+        amount=-amount,
+        currency=currency,
         cdr=cdr,
         description=f"Session {cdr.transaction_id} (CDR {cdr.pk})",
     )

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from billing.elements import elements_errors
-from billing.models import Cdr, PrepaidEntry, Tariff, TariffVersion
+from billing.models import Cdr, PrepaidEntry, Tariff, TariffKind, TariffVersion
 
 
 class TariffVersionSerializer(serializers.ModelSerializer):
@@ -29,6 +29,9 @@ class TariffSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
+            "kind",
+            "driver",
+            "includes_cpo_cost",
             "currency",
             "vat_percent",
             "charge_point",
@@ -47,6 +50,15 @@ class TariffSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"location": "A tariff is for a charger or for a location, not both."}
             )
+        if attrs.get("kind", getattr(self.instance, "kind", TariffKind.CPO)) == TariffKind.CPO:
+            if attrs.get("driver", getattr(self.instance, "driver", None)) is not None:
+                raise serializers.ValidationError({"driver": "Only eMSP tariffs are per driver."})
+            if not attrs.get(
+                "includes_cpo_cost", getattr(self.instance, "includes_cpo_cost", True)
+            ):
+                raise serializers.ValidationError(
+                    {"includes_cpo_cost": "Only an eMSP tariff can leave out the CPO's cost."}
+                )
         return attrs
 
 
@@ -74,11 +86,24 @@ class CdrSerializer(serializers.ModelSerializer):
             "total_excl_vat",
             "vat",
             "total_incl_vat",
+            "emsp_tariff_version",
+            "retail_currency",
+            "retail_cost_energy",
+            "retail_cost_flat",
+            "retail_cost_time",
+            "retail_cost_parking_time",
+            "retail_total_excl_vat",
+            "retail_vat",
+            "retail_total_incl_vat",
             "is_current",
             "reason",
             "created_at",
         ]
         read_only_fields = fields
+
+
+def MONEY_OR_NULL() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
 
 
 class SessionCostSerializer(serializers.Serializer):
@@ -99,6 +124,17 @@ class SessionCostSerializer(serializers.Serializer):
     total_excl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
     vat = serializers.DecimalField(max_digits=12, decimal_places=2)
     total_incl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    emsp_tariff_version = serializers.IntegerField(
+        allow_null=True, help_text="The eMSP tariff version pricing it for the driver, if any."
+    )
+    retail_currency = serializers.CharField(allow_blank=True)
+    retail_cost_energy = MONEY_OR_NULL()
+    retail_cost_flat = MONEY_OR_NULL()
+    retail_cost_time = MONEY_OR_NULL()
+    retail_cost_parking_time = MONEY_OR_NULL()
+    retail_total_excl_vat = MONEY_OR_NULL()
+    retail_vat = MONEY_OR_NULL()
+    retail_total_incl_vat = MONEY_OR_NULL()
 
 
 class PrepaidEntrySerializer(serializers.ModelSerializer):

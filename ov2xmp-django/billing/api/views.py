@@ -21,7 +21,7 @@ from billing.api.serializers import (
 )
 from billing.models import Cdr, PrepaidEntry, Tariff, TariffVersion
 from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
-from billing.selectors import session_cost_so_far
+from billing.selectors import retail_fields, session_cost_so_far
 from billing.services import cdr_create, prepaid_entry_create
 from core.api.permissions import requires
 from core.api.views import Conflict, ProtectedDestroyMixin
@@ -35,7 +35,7 @@ class TariffViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
 
     queryset = Tariff.objects.prefetch_related("versions")
     serializer_class = TariffSerializer
-    filterset_fields = ["charge_point", "location", "current", "currency"]
+    filterset_fields = ["kind", "driver", "charge_point", "location", "current", "currency"]
     protected_detail = "CDRs were priced with this tariff; they keep it."
 
 
@@ -148,5 +148,7 @@ class SessionCostView(GenericAPIView):
             "total_excl_vat": price.total_excl_vat,
             "vat": price.vat,
             "total_incl_vat": price.total_incl_vat,
+            **retail_fields(priced),
+            "emsp_tariff_version": priced.retail_version.pk if priced.retail_version else None,
         }
         return Response(self.get_serializer(body).data)
