@@ -139,6 +139,7 @@ _CHARGER_SETTINGS = (
 )
 _SESSIONS = ("transactions.transaction", "transactions.metervalue", "reservations.reservation")
 _SMART_CHARGING = (
+    "smartcharging.chargingprofile",
     "smartcharging.chargingneeds",
     "smartcharging.evchargingschedule",
     "smartcharging.charginglimit",
@@ -162,6 +163,7 @@ _SECOND_LINE = (
     | _perms("view", *_CHARGER_SETTINGS, *_SMART_CHARGING, *_SECURITY, *_FILES)
     | _perms("view", "ocpp_messages.ocppmessage")
     | _perms("add", "files.filerequest", "files.firmwareupdate")
+    | _perms("add change delete", "smartcharging.chargingprofile")
     | _send("configure", "diagnose", "firmware", "smart_charging", "messages")
 )
 
@@ -174,7 +176,7 @@ _ROLE_PERMISSIONS: dict[str, set[str]] = {
             "view", *_CHARGER_STATE, *_CHARGER_SETTINGS, *_SESSIONS, *_SMART_CHARGING, *_SECURITY
         )
         | _perms("view change", "certificates.issuedcertificate")
-        | _perms(ALL, *_FILES)
+        | _perms(ALL, *_FILES, "smartcharging.chargingprofile")
         | _perms("view", "ocpp_messages.ocppmessage", "commands.command", "idtokens.idtoken")
         | _perms("view", *_TARIFFS, "billing.cdr")
         | _send(*COMMAND_CATEGORIES)

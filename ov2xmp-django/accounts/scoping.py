@@ -61,6 +61,7 @@ SCOPES: dict[str, Scope] = {
     "smartcharging.evchargingschedule": Scope(charger="charge_point_id"),
     "smartcharging.charginglimit": Scope(charger="charge_point_id"),
     "smartcharging.reportedchargingprofile": Scope(charger="charge_point_id"),
+    "smartcharging.chargingprofile": Scope(charger="charge_point_id"),
     "certificates.certificatesigningrequest": Scope(charger="charge_point_id"),
     "certificates.issuedcertificate": Scope(charger="charge_point_id"),
     "certificates.certificatestatusrequest": Scope(charger="charge_point_id"),

@@ -122,3 +122,109 @@ class ReportedChargingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id}/{self.evse_id} profile {self.profile_id}"
+
+
+class ChargingProfilePurpose(models.TextChoices):
+    # OCPP 1.6 calls it ChargePointMaxProfile.
+    STATION_MAX = "ChargingStationMaxProfile"
+    TX_DEFAULT = "TxDefaultProfile"
+    TX = "TxProfile"
+    # Set by an external system at the charger (2.0.1): stored and computed,
+    # never sent by the CSMS.
+    EXTERNAL = "ChargingStationExternalConstraints"
+
+
+class ChargingProfileKind(models.TextChoices):
+    ABSOLUTE = "Absolute"
+    RECURRING = "Recurring"
+    RELATIVE = "Relative"
+
+
+class RecurrencyKind(models.TextChoices):
+    NONE = "", "Not recurring"
+    DAILY = "Daily"
+    WEEKLY = "Weekly"
+
+
+class ChargingRateUnit(models.TextChoices):
+    AMPS = "A", "Amperes (per phase)"
+    WATTS = "W", "Watts"
+
+
+class ChargingProfileStatus(models.TextChoices):
+    DRAFT = "Draft", "Stored, not sent"
+    SENT = "Sent", "Sent, no answer yet"
+    ACCEPTED = "Accepted", "The charger holds it"
+    REJECTED = "Rejected", "The charger refused it"
+    FAILED = "Failed", "Not delivered (offline, no answer, CallError)"
+    CLEARED = "Cleared", "Cleared from the charger"
+
+
+class ChargingProfile(models.Model):
+    """A charging profile the platform keeps for a charger, in one form for
+    every OCPP version (smartcharging/profiles.py turns it into either), and
+    whether the charger holds it."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="charging_profiles"
+    )
+    evse_id = models.PositiveIntegerField(
+        default=0, help_text="The EVSE (1.6: connector) it is for; 0: the whole charger."
+    )
+    profile_id = models.PositiveIntegerField(
+        help_text="The OCPP chargingProfileId: unique per charger, given by the platform."
+    )
+    stack_level = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=40, choices=ChargingProfilePurpose.choices)
+    kind = models.CharField(max_length=10, choices=ChargingProfileKind.choices)
+    recurrency_kind = models.CharField(
+        max_length=8, choices=RecurrencyKind.choices, blank=True, default=""
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="charging_profiles",
+        help_text="TxProfile: the session it limits.",
+    )
+    charging_rate_unit = models.CharField(max_length=1, choices=ChargingRateUnit.choices)
+    start_schedule = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty: the last period lasts."
+    )
+    min_charging_rate = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
+    periods = models.JSONField(
+        help_text='[{"start_period": 0, "limit": "16.0", "number_phases": 3}, …]: '
+        "seconds from the schedule's start, the limit in the unit."
+    )
+    status = models.CharField(
+        max_length=10, choices=ChargingProfileStatus.choices, default=ChargingProfileStatus.DRAFT
+    )
+    status_at = models.DateTimeField(null=True, blank=True)
+    command = models.ForeignKey(
+        "commands.Command",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The last command that sent or cleared it.",
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point_id", "evse_id", "purpose", "-stack_level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "profile_id"], name="charging_profile_unique_id_per_cp"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} profile {self.profile_id} ({self.purpose})"

@@ -47,6 +47,19 @@ ACTIONS = {
     ("transaction-events", "get"): {"transactions.view_transaction"},
     ("transaction-meter-values", "get"): {"transactions.view_transaction"},
     ("transaction-cost", "get"): {"transactions.view_transaction"},
+    ("chargepoint-composite-schedule", "get"): {"smartcharging.view_chargingprofile"},
+    ("chargepoint-composite-schedule", "post"): {
+        "smartcharging.view_chargingprofile",
+        "commands.send_inspect",
+    },
+    ("chargingprofile-send", "post"): {
+        "smartcharging.change_chargingprofile",
+        "commands.send_smart_charging",
+    },
+    ("chargingprofile-clear", "post"): {
+        "smartcharging.change_chargingprofile",
+        "commands.send_smart_charging",
+    },
     # Creating these sends a command as well.
     ("filerequest-list", "post"): {"files.add_filerequest", "commands.send_diagnose"},
     ("firmwareupdate-list", "post"): {"files.add_firmwareupdate", "commands.send_firmware"},
@@ -86,7 +99,7 @@ def _patterns(
 
 def _concrete(route: str) -> str:
     """A URL of the route, naming an object that does not exist."""
-    route = route.replace("^", "").replace("$", "").replace("<int:pk>", "987654")
+    route = re.sub(r"<\w+:\w+>", "987654", route.replace("^", "").replace("$", ""))
     return "/" + re.sub(
         r"\(\?P<pk>([^)]*)\)",
         lambda match: ABSENT_UUID if "0-9a-f" in match.group(1) else "987654",

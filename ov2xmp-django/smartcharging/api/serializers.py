@@ -1,11 +1,21 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
 from rest_framework import serializers
 
+from chargepoints.api.validation import known_charger
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
+    ChargingProfile,
+    ChargingProfilePurpose,
     EvChargingSchedule,
     ReportedChargingProfile,
 )
+from smartcharging.profiles import OCPP16, profile_errors
+from smartcharging.services import charging_profile_conflict
 
 
 class ChargingNeedsSerializer(serializers.ModelSerializer):
@@ -75,3 +85,96 @@ class ReportedChargingProfileSerializer(serializers.ModelSerializer):
             "reported_at",
         ]
         read_only_fields = fields
+
+
+class ChargingProfileSerializer(serializers.ModelSerializer):
+    """A profile the platform keeps and sends. The periods' limits are in
+    ``charging_rate_unit`` (A per phase, or W); times are UTC."""
+
+    charge_point = serializers.CharField(
+        source="charge_point_id", max_length=48, help_text="The charger's id."
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = ChargingProfile
+        fields = [
+            "id",
+            "charge_point",
+            "evse_id",
+            "profile_id",
+            "stack_level",
+            "purpose",
+            "kind",
+            "recurrency_kind",
+            "valid_from",
+            "valid_to",
+            "transaction",
+            "charging_rate_unit",
+            "start_schedule",
+            "duration",
+            "min_charging_rate",
+            "periods",
+            "status",
+            "status_at",
+            "command",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "profile_id",
+            "status",
+            "status_at",
+            "command",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate_charge_point(self, value: str) -> str:
+        return known_charger(self.context["request"].user, value).id
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        moved = attrs.get("charge_point_id", getattr(self.instance, "charge_point_id", None))
+        if self.instance is not None and moved != self.instance.charge_point_id:
+            raise serializers.ValidationError(
+                {"charge_point": ["A profile stays with its charger: make a new one."]}
+            )
+        profile = copy.copy(self.instance) if self.instance is not None else ChargingProfile()
+        for name, value in attrs.items():
+            setattr(profile, name, value)
+        if profile.purpose == ChargingProfilePurpose.TX and profile.transaction is not None:
+            profile.evse_id = profile.evse_id or profile.transaction.evse_id
+            attrs["evse_id"] = profile.evse_id
+        # A charger that never said its version: the stricter 1.6 rules for
+        # the numbers, and what both versions share.
+        version = profile.charge_point.ocpp_version or OCPP16
+        errors = profile_errors(profile, ocpp_version=version)
+        if not errors:
+            clash = charging_profile_conflict(profile=profile)
+            if clash is not None:
+                errors["stack_level"] = [
+                    f"Profile {clash.profile_id} has this purpose and stack level on this EVSE "
+                    "for an overlapping time: give one another stack level or validity."
+                ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class CompositeQuerySerializer(serializers.Serializer):
+    evse_id = serializers.IntegerField(
+        min_value=0, default=0, help_text="The EVSE; 0: the whole charger."
+    )
+    start = serializers.DateTimeField(required=False, help_text="Default: now.")
+    duration = serializers.IntegerField(
+        min_value=1, max_value=7 * 86400, default=86400, help_text="Seconds (at most a week)."
+    )
+    unit = serializers.ChoiceField(choices=["A", "W"], default="W")
+    ask_charger = serializers.BooleanField(
+        default=False,
+        help_text="Also ask the charger (GetCompositeSchedule) and show its answer beside.",
+    )

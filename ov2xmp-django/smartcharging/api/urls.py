@@ -1,8 +1,11 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from smartcharging.api.views import (
     ChargingLimitViewSet,
     ChargingNeedsViewSet,
+    ChargingProfileViewSet,
+    CompositeScheduleView,
     EvChargingScheduleViewSet,
     ReportedChargingProfileViewSet,
 )
@@ -13,4 +16,13 @@ router.register("ev-charging-schedules", EvChargingScheduleViewSet)
 router.register("charging-limits", ChargingLimitViewSet)
 router.register("reported-charging-profiles", ReportedChargingProfileViewSet)
 
-urlpatterns = router.urls
+router.register("charging-profiles", ChargingProfileViewSet)
+
+urlpatterns = [
+    path(
+        "chargepoints/<str:charge_point_id>/composite-schedule/",
+        CompositeScheduleView.as_view(),
+        name="chargepoint-composite-schedule",
+    ),
+    *router.urls,
+]

@@ -1,5 +1,26 @@
-from rest_framework import viewsets
+from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from accounts.scoping import charger_in_scope
+from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS
+from commands.api.views import OUTCOME_STATUS, enqueue
+from commands.catalog import COMMANDS
+from commands.selectors import await_outcome
+from commands.services import command_create
+from core.api.permissions import require_permission, requires
+from core.api.views import Conflict
+from core.time import format_timestamp, parse_timestamp, utc_now
 from smartcharging.api.filters import (
     ChargingLimitFilter,
     ChargingNeedsFilter,
@@ -9,14 +30,26 @@ from smartcharging.api.filters import (
 from smartcharging.api.serializers import (
     ChargingLimitSerializer,
     ChargingNeedsSerializer,
+    ChargingProfileSerializer,
+    CompositeQuerySerializer,
     EvChargingScheduleSerializer,
     ReportedChargingProfileSerializer,
 )
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
+    ChargingProfile,
+    ChargingProfileStatus,
     EvChargingSchedule,
     ReportedChargingProfile,
+)
+from smartcharging.profiles import composite_request, reported_composite
+from smartcharging.selectors import expected_composite
+from smartcharging.services import (
+    ProfileNotSendable,
+    charging_profile_clear,
+    charging_profile_next_id,
+    charging_profile_send,
 )
 
 
@@ -55,3 +88,152 @@ class ReportedChargingProfileViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ReportedChargingProfileSerializer
     filterset_class = ReportedChargingProfileFilter
     ordering_fields = ["reported_at", "stack_level"]
+
+
+SEND_PROFILES = requires("smartcharging.change_chargingprofile", "commands.send_smart_charging")
+
+
+class WaitSerializer(serializers.Serializer):
+    wait = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        default=DEFAULT_WAIT_SECONDS,
+        help_text="Seconds to wait for the charger's answer.",
+    )
+
+
+class ChargingProfileViewSet(viewsets.ModelViewSet):
+    """Charging profiles the platform keeps for chargers, in one form for
+    both OCPP versions: store one (checked against its charger's version),
+    then send it (SetChargingProfile) or clear it (ClearChargingProfile);
+    ``status`` says whether the charger holds it."""
+
+    queryset = ChargingProfile.objects.select_related("created_by")
+    serializer_class = ChargingProfileSerializer
+    filterset_fields = ["charge_point", "evse_id", "purpose", "status", "transaction"]
+    ordering_fields = ["created_at", "stack_level", "profile_id"]
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        charge_point_id = serializer.validated_data["charge_point_id"]
+        serializer.save(
+            profile_id=charging_profile_next_id(charge_point_id=charge_point_id),
+            created_by=self.request.user,
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        # Changed here, not yet at the charger: send it again.
+        serializer.save(status=ChargingProfileStatus.DRAFT, status_at=utc_now())
+
+    def perform_destroy(self, instance: ChargingProfile) -> None:
+        if instance.status in (ChargingProfileStatus.ACCEPTED, ChargingProfileStatus.SENT):
+            raise Conflict("The charger holds this profile (or may): clear it first.")
+        instance.delete()
+
+    def _deliver(self, request: Request, send: Any) -> Response:
+        options = WaitSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        profile = self.get_object()
+        try:
+            command = send(profile=profile, created_by=request.user, at=utc_now())
+        except ProfileNotSendable as error:
+            raise serializers.ValidationError(error.errors) from error
+        enqueue(command)
+        command = await_outcome(command, options.validated_data["wait"])
+        profile.refresh_from_db()
+        body = ChargingProfileSerializer(profile, context={"request": request}).data
+        return Response(
+            {**body, "answer": command.response, "command_status": command.status},
+            status=OUTCOME_STATUS.get(command.status, HTTPStatus.ACCEPTED),  # type: ignore[call-overload]
+        )
+
+    @extend_schema(request=WaitSerializer, responses={200: ChargingProfileSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[SEND_PROFILES])
+    def send(self, request: Request, pk: str | None = None) -> Response:
+        """Send the profile to its charger (SetChargingProfile); 200 with the
+        charger's answer, which sets ``status``."""
+        return self._deliver(request, charging_profile_send)
+
+    @extend_schema(request=WaitSerializer, responses={200: ChargingProfileSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[SEND_PROFILES])
+    def clear(self, request: Request, pk: str | None = None) -> Response:
+        """Clear the profile from its charger (ClearChargingProfile)."""
+        return self._deliver(request, charging_profile_clear)
+
+
+class CompositeScheduleView(GenericAPIView):
+    """``/api/chargepoints/<id>/composite-schedule/``: the limit an EVSE (or
+    the whole charger, ``evse_id`` 0) will apply, computed from the profiles
+    the charger accepted. POST also asks the charger (GetCompositeSchedule)
+    and shows its answer beside, computed from the charger's own start."""
+
+    queryset = ChargingProfile.objects.all()
+    serializer_class = CompositeQuerySerializer
+
+    def get(self, request: Request, charge_point_id: str) -> Response:
+        return self._answer(request, charge_point_id, request.query_params, ask=False)
+
+    def post(self, request: Request, charge_point_id: str) -> Response:
+        require_permission(request.user, "commands.send_inspect", "Asking the charger")
+        return self._answer(request, charge_point_id, request.data, ask=True)
+
+    def get_permissions(self) -> list[Any]:
+        # Reading the expected schedule (either method) needs the profiles' view permission.
+        return [requires("smartcharging.view_chargingprofile")()]
+
+    def _answer(self, request: Request, charge_point_id: str, data: Any, ask: bool) -> Response:
+        charger = charger_in_scope(request.user, charge_point_id)
+        if charger is None:
+            raise NotFound(f"No charger {charge_point_id!r}.")
+        query = CompositeQuerySerializer(data=data)
+        query.is_valid(raise_exception=True)
+        evse_id, duration, unit = (query.validated_data[k] for k in ("evse_id", "duration", "unit"))
+        start = query.validated_data.get("start") or utc_now()
+        reported: dict[str, Any] = {}
+        if ask:
+            if not charger.ocpp_version:
+                raise Conflict(f"{charger.id} has never connected.")
+            spec = COMMANDS[(charger.ocpp_version, "GetCompositeSchedule")]
+            command = command_create(
+                charge_point_id=charger.id,
+                spec=spec,
+                payload=composite_request(
+                    ocpp_version=charger.ocpp_version, evse_id=evse_id, duration=duration, unit=unit
+                ),
+                created_by=request.user,
+            )
+            enqueue(command)
+            command = await_outcome(command, DEFAULT_WAIT_SECONDS)
+            schedule = reported_composite(command.response, ocpp_version=charger.ocpp_version)
+            reported = {
+                "command": str(command.id),
+                "command_status": command.status,
+                "answer": command.response,
+                "schedule": schedule,
+            }
+            if schedule and schedule["start"]:
+                start = parse_timestamp(schedule["start"])
+        composite, profile_ids = expected_composite(
+            charge_point_id=charger.id, evse_id=evse_id, start=start, duration=duration, unit=unit
+        )
+        body = {
+            "charge_point": charger.id,
+            "evse_id": evse_id,
+            "expected": {
+                "start": format_timestamp(composite.start),
+                "duration": composite.duration,
+                "unit": composite.unit,
+                "periods": [
+                    {
+                        "start_period": period.start,
+                        "limit": None if period.limit is None else str(period.limit),
+                        "number_phases": period.phases,
+                        "profile_id": period.profile_id,
+                    }
+                    for period in composite.periods
+                ],
+                "profiles": profile_ids,
+            },
+        }
+        if ask:
+            body["reported"] = reported
+        return Response(body)
