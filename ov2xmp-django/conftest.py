@@ -10,7 +10,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from billing.tasks import embedded_work_done
+from core.background import background_work_done
 from csms.server import CsmsServer
 from csms.tls import server_ssl_context
 
@@ -78,7 +78,7 @@ async def start_csms(transactional_db, settings):
         await server.stop()
     # Sessions that ended have their CDRs made on a thread; let it finish
     # before the test database is flushed.
-    await sync_to_async(embedded_work_done)()
+    await sync_to_async(background_work_done)()
     # The ORM thread keeps its own connection; close it so the test database
     # can be flushed and dropped.
     await sync_to_async(connections.close_all)()

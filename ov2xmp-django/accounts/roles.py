@@ -140,6 +140,7 @@ _CHARGER_SETTINGS = (
 _SESSIONS = ("transactions.transaction", "transactions.metervalue", "reservations.reservation")
 _SMART_CHARGING = (
     "smartcharging.chargingprofile",
+    "smartcharging.loadgroup",
     "smartcharging.chargingneeds",
     "smartcharging.evchargingschedule",
     "smartcharging.charginglimit",
@@ -176,7 +177,7 @@ _ROLE_PERMISSIONS: dict[str, set[str]] = {
             "view", *_CHARGER_STATE, *_CHARGER_SETTINGS, *_SESSIONS, *_SMART_CHARGING, *_SECURITY
         )
         | _perms("view change", "certificates.issuedcertificate")
-        | _perms(ALL, *_FILES, "smartcharging.chargingprofile")
+        | _perms(ALL, *_FILES, "smartcharging.chargingprofile", "smartcharging.loadgroup")
         | _perms("view", "ocpp_messages.ocppmessage", "commands.command", "idtokens.idtoken")
         | _perms("view", *_TARIFFS, "billing.cdr")
         | _send(*COMMAND_CATEGORIES)

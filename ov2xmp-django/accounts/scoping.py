@@ -62,6 +62,8 @@ SCOPES: dict[str, Scope] = {
     "smartcharging.charginglimit": Scope(charger="charge_point_id"),
     "smartcharging.reportedchargingprofile": Scope(charger="charge_point_id"),
     "smartcharging.chargingprofile": Scope(charger="charge_point_id"),
+    # A site: seen whole by the roles that see it at all; no scoped role does.
+    "smartcharging.loadgroup": Scope(),
     "certificates.certificatesigningrequest": Scope(charger="charge_point_id"),
     "certificates.issuedcertificate": Scope(charger="charge_point_id"),
     "certificates.certificatestatusrequest": Scope(charger="charge_point_id"),

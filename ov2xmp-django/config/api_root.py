@@ -27,6 +27,8 @@ LISTS = [
     ("ev_charging_schedules", "evchargingschedule-list"),
     ("charging_limits", "charginglimit-list"),
     ("reported_charging_profiles", "reportedchargingprofile-list"),
+    ("charging_profiles", "chargingprofile-list"),
+    ("load_groups", "loadgroup-list"),
     ("certificate_signing_requests", "certificatesigningrequest-list"),
     ("issued_certificates", "issuedcertificate-list"),
     ("certificate_status_requests", "certificatestatusrequest-list"),

@@ -215,6 +215,14 @@ class ChargingProfile(models.Model):
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    load_group = models.ForeignKey(
+        "LoadGroup",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="profiles",
+        help_text="The load group that made and keeps it (its session's share).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -228,3 +236,53 @@ class ChargingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id} profile {self.profile_id} ({self.purpose})"
+
+
+class LoadGroup(models.Model):
+    """Chargers that share one connection to the grid (a site: a location's
+    chargers, or chosen ones): its maximum import power is divided among the
+    sessions charging there (smartcharging/allocation.py), and each gets a
+    TxProfile with its share."""
+
+    name = models.CharField(max_length=100)
+    location = models.ForeignKey(
+        "locations.Location",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="load_groups",
+        help_text="Every charger of this location belongs to the group.",
+    )
+    charge_points = models.ManyToManyField(
+        ChargePoint, blank=True, related_name="load_groups", help_text="And/or these chargers."
+    )
+    max_import_w = models.PositiveIntegerField(
+        help_text="The limit, W, unless a daily one says otherwise."
+    )
+    daily_limits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"from": "17:00", "max_import_w": 20000}, …]: from that time of day '
+        "(the location's time zone, else UTC) until the next entry, or midnight.",
+    )
+    session_minimum_w = models.PositiveIntegerField(
+        default=1380,
+        help_text="The least a session is given unless paused (6 A on one phase: 1,380 W).",
+    )
+    session_maximum_w = models.PositiveIntegerField(
+        default=22080,
+        help_text="The most a session takes when its connector's maximum power is not known.",
+    )
+    stack_level = models.PositiveSmallIntegerField(
+        default=50, help_text="The stack level of the TxProfiles the group sends."
+    )
+    enabled = models.BooleanField(default=True)
+    rebalanced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -186,11 +186,15 @@ def transaction_start(
 
 
 def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> None:
-    if kind == "transaction.ended":
-        from billing.tasks import session_ended  # billing builds on transactions
+    # Billing and load management build on transactions, not the reverse.
+    from billing.tasks import session_ended
+    from smartcharging.tasks import sessions_changed
 
-        session_id = session.pk
+    session_id, charge_point_id = session.pk, session.charge_point_id
+    if kind == "transaction.ended":
         db_transaction.on_commit(lambda: session_ended(session_id))
+    if kind in ("transaction.started", "transaction.ended"):
+        db_transaction.on_commit(lambda: sessions_changed(charge_point_id))
     events_publish(
         events=[
             transaction_event(

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
-from accounts.tasks import embedded_work_done
+from core.background import background_work_done
 
 PUBLIC_URL = "https://csms.example.org"
 LINK = re.compile(r"https://csms\.example\.org/password-reset/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)/")
@@ -32,12 +32,12 @@ def public_url(settings):
 def mails_finished():
     """No mail thread still running into the next test (or its database)."""
     yield
-    embedded_work_done()
+    background_work_done()
 
 
 def sent() -> list[mail.EmailMessage]:
     """The mails sent so far, once the mail thread has finished its work."""
-    embedded_work_done()
+    background_work_done()
     return list(mail.outbox)
 
 

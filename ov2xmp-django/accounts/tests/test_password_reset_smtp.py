@@ -14,10 +14,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from rest_framework.test import APIClient
 
-from accounts.tasks import embedded_work_done
 from accounts.tests.conftest import LINK
 from accounts.tests.factories import UserFactory
 from config.env import email_from_url
+from core.background import background_work_done
 from core.testing import free_port
 
 pytestmark = [
@@ -82,7 +82,7 @@ def test_the_link_in_a_mail_received_over_smtp_sets_the_password(smtp_server, se
     client = APIClient()
 
     assert client.post("/api/password-reset/", {"email": "alice@example.org"}).status_code == 202
-    embedded_work_done()
+    background_work_done()
     (envelope,) = inbox.envelopes
     assert envelope.mail_from == "noreply@csms.example.org"
     assert envelope.rcpt_tos == ["alice@example.org"]

@@ -56,6 +56,10 @@ ACTIONS = {
         "smartcharging.change_chargingprofile",
         "commands.send_smart_charging",
     },
+    ("loadgroup-rebalance", "post"): {
+        "smartcharging.change_chargingprofile",
+        "commands.send_smart_charging",
+    },
     ("chargingprofile-clear", "post"): {
         "smartcharging.change_chargingprofile",
         "commands.send_smart_charging",

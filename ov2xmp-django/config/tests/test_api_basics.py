@@ -26,6 +26,7 @@ NOT_CHARGER_LISTS = (
     "/api/users/",
     "/api/vehicles/",
     "/api/prepaid-entries/",
+    "/api/load-groups/",
 )
 CHARGER_LIST_PATHS = [path for path in LIST_PATHS if path not in NOT_CHARGER_LISTS]
 

@@ -4,6 +4,7 @@ from core.api.filters import charge_point_filter
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
+    ChargingProfile,
     EvChargingSchedule,
     ReportedChargingProfile,
 )
@@ -42,3 +43,11 @@ class ReportedChargingProfileFilter(django_filters.FilterSet):
     class Meta:
         model = ReportedChargingProfile
         fields = ["charge_point", "request_id", "evse_id", "purpose", "charging_limit_source"]
+
+
+class ChargingProfileFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+
+    class Meta:
+        model = ChargingProfile
+        fields = ["charge_point", "evse_id", "purpose", "status", "transaction", "load_group"]

@@ -6,12 +6,14 @@ from typing import Any
 from rest_framework import serializers
 
 from chargepoints.api.validation import known_charger
+from smartcharging.load_management import daily_limits_errors
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
     ChargingProfile,
     ChargingProfilePurpose,
     EvChargingSchedule,
+    LoadGroup,
     ReportedChargingProfile,
 )
 from smartcharging.profiles import OCPP16, profile_errors
@@ -178,3 +180,30 @@ class CompositeQuerySerializer(serializers.Serializer):
         default=False,
         help_text="Also ask the charger (GetCompositeSchedule) and show its answer beside.",
     )
+
+
+class LoadGroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoadGroup
+        fields = [
+            "id",
+            "name",
+            "location",
+            "charge_points",
+            "max_import_w",
+            "daily_limits",
+            "session_minimum_w",
+            "session_maximum_w",
+            "stack_level",
+            "enabled",
+            "rebalanced_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["rebalanced_at", "created_at", "updated_at"]
+
+    def validate_daily_limits(self, value: Any) -> Any:
+        errors = daily_limits_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value

@@ -7,6 +7,7 @@ from smartcharging.api.views import (
     ChargingProfileViewSet,
     CompositeScheduleView,
     EvChargingScheduleViewSet,
+    LoadGroupViewSet,
     ReportedChargingProfileViewSet,
 )
 
@@ -17,6 +18,7 @@ router.register("charging-limits", ChargingLimitViewSet)
 router.register("reported-charging-profiles", ReportedChargingProfileViewSet)
 
 router.register("charging-profiles", ChargingProfileViewSet)
+router.register("load-groups", LoadGroupViewSet)
 
 urlpatterns = [
     path(

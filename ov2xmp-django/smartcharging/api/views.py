@@ -3,6 +3,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -24,6 +25,7 @@ from core.time import format_timestamp, parse_timestamp, utc_now
 from smartcharging.api.filters import (
     ChargingLimitFilter,
     ChargingNeedsFilter,
+    ChargingProfileFilter,
     EvChargingScheduleFilter,
     ReportedChargingProfileFilter,
 )
@@ -33,14 +35,17 @@ from smartcharging.api.serializers import (
     ChargingProfileSerializer,
     CompositeQuerySerializer,
     EvChargingScheduleSerializer,
+    LoadGroupSerializer,
     ReportedChargingProfileSerializer,
 )
+from smartcharging.load_management import load_group_rebalance
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
     ChargingProfile,
     ChargingProfileStatus,
     EvChargingSchedule,
+    LoadGroup,
     ReportedChargingProfile,
 )
 from smartcharging.profiles import composite_request, reported_composite
@@ -51,6 +56,7 @@ from smartcharging.services import (
     charging_profile_next_id,
     charging_profile_send,
 )
+from smartcharging.tasks import load_group_changed
 
 
 class ChargingNeedsViewSet(viewsets.ReadOnlyModelViewSet):
@@ -110,7 +116,7 @@ class ChargingProfileViewSet(viewsets.ModelViewSet):
 
     queryset = ChargingProfile.objects.select_related("created_by")
     serializer_class = ChargingProfileSerializer
-    filterset_fields = ["charge_point", "evse_id", "purpose", "status", "transaction"]
+    filterset_class = ChargingProfileFilter
     ordering_fields = ["created_at", "stack_level", "profile_id"]
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
@@ -237,3 +243,38 @@ class CompositeScheduleView(GenericAPIView):
         if ask:
             body["reported"] = reported
         return Response(body)
+
+
+class LoadGroupViewSet(viewsets.ModelViewSet):
+    """Sites (a location's chargers, or chosen ones) sharing one grid
+    connection: the maximum import power, optionally by time of day, is
+    divided among the sessions charging there and sent to each as a
+    TxProfile. Rebalanced when a session starts or ends, and on every change
+    here."""
+
+    queryset = LoadGroup.objects.prefetch_related("charge_points")
+    serializer_class = LoadGroupSerializer
+    filterset_fields = ["location", "enabled"]
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        group = serializer.save()
+        transaction.on_commit(lambda: load_group_changed(group.pk))
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        group = serializer.save()
+        transaction.on_commit(lambda: load_group_changed(group.pk))
+
+    @extend_schema(request=None, responses={200: ChargingProfileSerializer(many=True)})
+    @action(detail=True, methods=["post"], permission_classes=[SEND_PROFILES])
+    def rebalance(self, request: Request, pk: str | None = None) -> Response:
+        """Divide the limit again now; answers the profiles sent, one per session."""
+        group = self.get_object()
+        commands = load_group_rebalance(group_id=group.pk, at=utc_now())
+        for command in commands:
+            enqueue(command)
+        profiles = ChargingProfile.objects.filter(
+            load_group=group, command__in=[command.id for command in commands]
+        )
+        return Response(
+            ChargingProfileSerializer(profiles, many=True, context={"request": request}).data
+        )

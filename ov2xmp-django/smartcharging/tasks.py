@@ -1,0 +1,43 @@
+"""Smart charging's background work: rebalancing load groups."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from commands.tasks import command_dispatch
+from core.background import run_in_background
+from core.time import utc_now
+from smartcharging.load_management import load_group_rebalance, load_groups_of
+
+
+@shared_task
+def load_group_rebalance_task(group_id: int) -> int:
+    commands = load_group_rebalance(group_id=group_id, at=utc_now())
+    for command in commands:
+        command_dispatch.delay(str(command.id))
+    return len(commands)
+
+
+@shared_task
+def load_groups_rebalance_for_charger(charge_point_id: str) -> int:
+    groups = list(load_groups_of(charge_point_id).values_list("pk", flat=True))
+    return sum(load_group_rebalance_task(group_id) for group_id in groups)
+
+
+def sessions_changed(charge_point_id: str) -> None:
+    """Called once a session's start or end on the charger is committed."""
+    run_in_background(
+        "load-management",
+        load_groups_rebalance_for_charger,
+        charge_point_id,
+        failure=f"the load groups of {charge_point_id} could not be rebalanced",
+    )
+
+
+def load_group_changed(group_id: int) -> None:
+    run_in_background(
+        "load-management",
+        load_group_rebalance_task,
+        group_id,
+        failure=f"load group {group_id} could not be rebalanced",
+    )

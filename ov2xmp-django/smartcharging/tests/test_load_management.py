@@ -1,0 +1,178 @@
+"""Site load management: a site's limit over the day, and real websocket
+chargers receiving their share as sessions start and stop and as the limit
+changes; what is sent never adds up to more than the limit."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import sync_to_async
+from ocpp.v16 import call
+from rest_framework.test import APIClient
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from chargepoints.tests.factories import ChargePointFactory
+from commands.tests.charger import answering_charger
+from csms.tests.helpers import eventually, in_thread
+from locations.tests.factories import LocationFactory
+from smartcharging.load_management import daily_limits_errors, group_limit_periods
+from smartcharging.models import LoadGroup
+
+H = 3600
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # Lisbon is UTC+1 in June: 12:00 UTC is 13:00 there.
+        (
+            datetime(2026, 6, 1, 12, tzinfo=UTC),
+            [(0, 30000), (4 * H, 20000), (8 * H, 50000), (11 * H, 30000)],
+        ),
+        # From 18:30 local: the evening limit, then the night's, then midnight's default.
+        (
+            datetime(2026, 6, 1, 17, 30, tzinfo=UTC),
+            [(0, 20000), (int(2.5 * H), 50000), (int(5.5 * H), 30000), (int(22.5 * H), 20000)],
+        ),
+    ],
+)
+def test_a_sites_limit_over_the_next_day(db, start, expected):
+    group = LoadGroup(
+        name="Depot",
+        location=LocationFactory(time_zone="Europe/Lisbon"),
+        max_import_w=30000,
+        daily_limits=[
+            {"from": "21:00", "max_import_w": 50000},
+            {"from": "17:00", "max_import_w": 20000},
+        ],
+    )
+    assert group_limit_periods(group, start=start) == [(s, Decimal(w)) for s, w in expected]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"from": "17:00"},
+        [{"from": "5pm", "max_import_w": 1}],
+        [{"from": "24:00", "max_import_w": 1}],
+        [{"from": "17:00", "max_import_w": -1}],
+        [{"from": "17:00", "max_import_w": "lots"}],
+        [{"from": "17:00", "max_import_w": 1}, {"from": "17:00", "max_import_w": 2}],
+        [{"from": "17:00", "max_import_w": 1, "note": "x"}],
+    ],
+)
+def test_wrong_daily_limits_are_named(value):
+    assert daily_limits_errors(value) != []
+
+
+def watts_sent(charger) -> Decimal | None:
+    """What the charger was last told, in W (A x 230 V x 3 phases), now."""
+    sent = [payload for action, payload in charger.received if action == "SetChargingProfile"]
+    if not sent:
+        return None
+    profile = sent[-1]["csChargingProfiles"]
+    assert profile["chargingProfilePurpose"] == "TxProfile"
+    period = profile["chargingSchedule"]["chargingSchedulePeriod"][0]
+    return Decimal(str(period["limit"])) * 230 * 3
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sessions_share_the_sites_limit_as_they_come_and_go(csms):
+    @sync_to_async
+    def set_up():
+        site = LocationFactory(time_zone="UTC")
+        for n in range(6):
+            ChargePointFactory(id=f"CP-{n}", location=site)
+        group = LoadGroup.objects.create(name="Depot", location=site, max_import_w=22080)
+        manager = APIClient()
+        manager.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
+        return group, manager
+
+    group, manager = await set_up()
+    async with AsyncExitStack() as stack:
+        chargers = [
+            await stack.enter_async_context(answering_charger(csms.url, f"CP-{n}"))
+            for n in range(6)
+        ]
+        for charger in chargers:
+            charger.answers["SetChargingProfile"] = {"status": "Accepted"}
+        sessions = {}
+        for n, charger in enumerate(chargers):
+            started = await charger.call(
+                call.StartTransaction(
+                    connector_id=1,
+                    id_tag=f"TAG-{n}",
+                    meter_start=0,
+                    timestamp=datetime.now(UTC).isoformat(),
+                )
+            )
+            sessions[n] = started.transaction_id
+
+            async def shares_settled(count=n + 1):
+                shares = [watts_sent(c) for c in chargers[:count]]
+                # Each running session told its equal share of the limit.
+                expected = Decimal(22080 // count // 690 * 690) if count > 1 else Decimal(22080)
+                return all(share is not None and abs(share - expected) < 690 for share in shares)
+
+            await eventually(shares_settled, within=15)
+            total = sum(watts_sent(c) for c in chargers[: n + 1])
+            assert total <= 22080, (n, total)
+
+        # The limit drops mid-session: everyone gets less, still within it.
+        response = await in_thread(
+            manager.patch, f"/api/load-groups/{group.pk}/", {"max_import_w": 11040}, format="json"
+        )
+        assert response.status_code == 200, response.content
+
+        async def all_at_most(watts: int, group: list) -> bool:
+            return all((watts_sent(c) or 0) <= watts for c in group)
+
+        async def all_at_least(watts: int, group: list) -> bool:
+            return all((watts_sent(c) or 0) >= watts for c in group)
+
+        await eventually(lambda: all_at_most(1840, chargers), within=15)
+        assert sum(watts_sent(c) for c in chargers) <= 11040
+
+        # Two sessions end: the four others share the limit.
+        for n in (0, 1):
+            await chargers[n].call(
+                call.StopTransaction(
+                    meter_stop=1000,
+                    timestamp=datetime.now(UTC).isoformat(),
+                    transaction_id=sessions[n],
+                )
+            )
+        await eventually(lambda: all_at_least(2760, chargers[2:]), within=15)
+        assert sum(watts_sent(c) for c in chargers[2:]) <= 11040
+
+
+def test_only_who_may_send_profiles_rebalances(db):
+    group = LoadGroup.objects.create(name="Depot", max_import_w=10000)
+    desk = APIClient()
+    desk.force_authenticate(UserFactory(username="desk", role=Role.SECOND_LINE_SUPPORT))
+    cdr = APIClient()
+    cdr.force_authenticate(UserFactory(username="cdr", role=Role.CDR_MANAGER))
+    url = f"/api/load-groups/{group.pk}/"
+    assert cdr.get(url).status_code == 403
+    assert desk.get(url).status_code == 200
+    assert desk.patch(url, {"max_import_w": 1}, format="json").status_code == 403
+    # No session: nothing to send, and that is said.
+    assert desk.post(url + "rebalance/").json() == []
+    # 2nd line may rebalance, not define sites.
+    assert desk.post("/api/load-groups/", {"name": "x", "max_import_w": 1}).status_code == 403
+
+
+def test_a_wrong_site_is_refused_with_the_reason(db):
+    manager = APIClient()
+    manager.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
+    bad = manager.post(
+        "/api/load-groups/",
+        {"name": "x", "max_import_w": 1, "daily_limits": [{"from": "25:00", "max_import_w": 1}]},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert "daily_limits" in bad.json()
