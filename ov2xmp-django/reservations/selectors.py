@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from reservations.models import ACTIVE_STATUSES, Reservation
 
@@ -13,9 +13,12 @@ ACTIVE_ATTRIBUTE = "active_reservations"
 
 
 def reservations_active(*, at: datetime) -> QuerySet[Reservation]:
-    """Accepted by the charger and not past their expiry."""
-    return Reservation.objects.filter(status__in=ACTIVE_STATUSES).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+    """Accepted by the charger and not past their expiry; by EVSE, those for
+    any EVSE last."""
+    return (
+        Reservation.objects.filter(status__in=ACTIVE_STATUSES)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .order_by(F("evse_id").asc(nulls_last=True), "expires_at", "pk")
     )
 
 
@@ -24,6 +27,6 @@ def reservations_active_prefetch(*, at: datetime, through: str = "reservations")
     the queryset's model to the charger's reservations)."""
     return Prefetch(
         through,
-        queryset=reservations_active(at=at).order_by("evse_id", "expires_at"),
+        queryset=reservations_active(at=at),
         to_attr=ACTIVE_ATTRIBUTE,
     )

@@ -95,9 +95,7 @@ def _active_reservations(charge_point: ChargePoint) -> list[Reservation]:
     views (reservations.selectors), else read."""
     prefetched = getattr(charge_point, ACTIVE_ATTRIBUTE, None)
     if prefetched is None:
-        prefetched = list(
-            reservations_active(at=utc_now()).filter(charge_point=charge_point).order_by("evse_id")
-        )
+        prefetched = list(reservations_active(at=utc_now()).filter(charge_point=charge_point))
         setattr(charge_point, ACTIVE_ATTRIBUTE, prefetched)
     return prefetched
 
