@@ -20,7 +20,7 @@ from accounts.tests.factories import UserFactory
 from chargepoints.models import ChargePoint
 from commands.tests.conftest import connect  # noqa: F401  (fixture)
 from core.testing import iso
-from core.time import utc_now
+from core.time import parse_timestamp, utc_now
 from csms.tests.helpers import in_thread
 from idtokens.models import IdToken
 from reservations import services as reservation_services
@@ -419,3 +419,25 @@ async def test_chargers_and_connectors_show_their_active_reservation(csms, conne
     await Reservation.objects.filter(pk=made["id"]).aupdate(status="Expired")
     connectors = (await in_thread(api.get, "/api/connectors/?charge_point=CP-2")).json()
     assert all(c["reservation"] is None for c in connectors["results"])
+
+
+async def test_a_reserve_now_sent_as_a_command_is_recorded_too(csms, connect, api):  # noqa: F811
+    expires = later()
+    payload = {"connectorId": 1, "expiryDate": expires, "idTag": "ANY-TAG", "reservationId": 77}
+    async with connect(csms, "CP-1") as charger:
+        charger.answers["ReserveNow"] = {"status": "Accepted"}
+        sent = await in_thread(
+            api.post,
+            "/api/commands/ocpp16/ReserveNow/",
+            {"charge_point": "CP-1", "payload": payload},
+        )
+        charger.answers["CancelReservation"] = {"status": "Accepted"}
+        await in_thread(
+            api.post,
+            "/api/commands/ocpp16/CancelReservation/",
+            {"charge_point": "CP-1", "payload": {"reservationId": 77}},
+        )
+    assert sent.status_code == 200
+    stored = await Reservation.objects.aget(charge_point_id="CP-1", reservation_id=77)
+    assert (stored.status, stored.evse_id, stored.id_token_value) == ("Cancelled", 1, "ANY-TAG")
+    assert stored.expires_at == parse_timestamp(expires)
