@@ -156,14 +156,21 @@ _SECURITY = (
 _FILES = ("files.filerequest", "files.storedfile", "files.firmwareimage", "files.firmwareupdate")
 _TARIFFS = ("billing.tariff", "billing.tariffversion")
 
-_FIRST_LINE = _perms(
-    "view", *_CHARGER_STATE, *_SESSIONS, "commands.command", "idtokens.idtoken"
-) | _send("inspect", "operate", "sessions")
+# What a local authorization list update is: the tokens a charger holds.
+_LOCAL_LISTS = ("idtokens.locallistupdate",)
+
+_FIRST_LINE = (
+    _perms("view", *_CHARGER_STATE, *_SESSIONS, "commands.command", "idtokens.idtoken")
+    | _perms("view", *_LOCAL_LISTS)
+    # Reserving and cancelling send ReserveNow / CancelReservation (send_sessions).
+    | _perms("add change", "reservations.reservation")
+    | _send("inspect", "operate", "sessions")
+)
 _SECOND_LINE = (
     _FIRST_LINE
     | _perms("view", *_CHARGER_SETTINGS, *_SMART_CHARGING, *_SECURITY, *_FILES)
     | _perms("view", "ocpp_messages.ocppmessage")
-    | _perms("add", "files.filerequest", "files.firmwareupdate")
+    | _perms("add", "files.filerequest", "files.firmwareupdate", *_LOCAL_LISTS)
     | _perms("add change delete", "smartcharging.chargingprofile")
     | _send("configure", "diagnose", "firmware", "smart_charging", "messages")
 )
@@ -177,6 +184,8 @@ _ROLE_PERMISSIONS: dict[str, set[str]] = {
             "view", *_CHARGER_STATE, *_CHARGER_SETTINGS, *_SESSIONS, *_SMART_CHARGING, *_SECURITY
         )
         | _perms("view change", "certificates.issuedcertificate")
+        | _perms("add change", "reservations.reservation")
+        | _perms("view add", *_LOCAL_LISTS)
         | _perms(ALL, *_FILES, "smartcharging.chargingprofile", "smartcharging.loadgroup")
         | _perms("view", "ocpp_messages.ocppmessage", "commands.command", "idtokens.idtoken")
         | _perms("view", *_TARIFFS, "billing.cdr")

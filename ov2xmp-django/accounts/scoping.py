@@ -38,6 +38,7 @@ SCOPES: dict[str, Scope] = {
     "accounts.user": Scope(owner="pk"),
     "accounts.vehicle": Scope(owner="owner"),
     "idtokens.idtoken": Scope(owner="owner"),
+    "idtokens.locallistupdate": Scope(charger="charge_point_id"),
     "chargepoints.chargepoint": Scope(charger="id"),
     "chargepoints.evse": Scope(charger="charge_point_id"),
     "chargepoints.connector": Scope(charger="evse__charge_point_id"),

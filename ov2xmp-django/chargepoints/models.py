@@ -117,6 +117,15 @@ class ChargePoint(models.Model):
         blank=True,
         help_text="Version of the local authorization list, as last sent or reported.",
     )
+    local_list_group = models.ForeignKey(
+        "idtokens.IdToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Which tokens the platform puts on its local authorization list: this "
+        "group token and the tokens of its group. Empty: every token of the platform.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

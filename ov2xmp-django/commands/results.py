@@ -186,10 +186,18 @@ LIST_VERSION_FIELD = {OCPP16: "listVersion", OCPP201: "versionNumber"}
 
 @on_result((OCPP16, "SendLocalList"), (OCPP201, "SendLocalList"))
 def _local_list_sent(command: Command, response: dict[str, Any]) -> None:
-    if response.get("status") == "Accepted":
-        ChargePoint.objects.filter(id=command.charge_point_id).update(
-            local_list_version=command.request[LIST_VERSION_FIELD[command.ocpp_version]]
-        )
+    """Accepted: the charger holds the version; the platform's own update
+    (idtokens.services) records the answer, and repairs a version mismatch."""
+    from idtokens.services import local_list_update_record_answer
+
+    local_list_update_record_answer(command=command, response=response, at=utc_now())
+
+
+@on_failure((OCPP16, "SendLocalList"), (OCPP201, "SendLocalList"))
+def _local_list_not_sent(command: Command) -> None:
+    from idtokens.services import local_list_update_record_failure
+
+    local_list_update_record_failure(command=command, at=utc_now())
 
 
 @on_result((OCPP16, "GetLocalListVersion"), (OCPP201, "GetLocalListVersion"))

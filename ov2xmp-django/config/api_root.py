@@ -19,6 +19,7 @@ LISTS = [
     ("charger_reports", "chargerreport-list"),
     ("display_messages", "displaymessage-list"),
     ("id_tokens", "idtoken-list"),
+    ("local_list_updates", "locallistupdate-list"),
     ("prepaid_entries", "prepaidentry-list"),
     ("transactions", "transaction-list"),
     ("meter_values", "metervalue-list"),

@@ -202,6 +202,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "commands-expire": {"task": "commands.tasks.commands_expire", "schedule": 30.0},
     "files-clean": {"task": "files.tasks.files_clean", "schedule": 3600.0},
     "cdrs-make-missing": {"task": "billing.tasks.cdrs_make_missing", "schedule": 300.0},
+    "reservations-expire": {"task": "reservations.tasks.reservations_expire", "schedule": 30.0},
 }
 
 # --- REST API --------------------------------------------------------------------
@@ -258,6 +259,8 @@ SPECTACULAR_SETTINGS = {
         "CommandStatusEnum": "commands.models.CommandStatus",
         "FileKindEnum": "files.models.FileKind",
         "FileRequestStatusEnum": "files.models.FileRequestStatus",
+        "IdTokenTypeEnum": "idtokens.models.IdTokenType",
+        "LocalListUpdateTypeEnum": "idtokens.models.LocalListUpdateType",
     },
 }
 

@@ -95,3 +95,72 @@ class IdToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} ({self.type})"
+
+
+class LocalListUpdateType(models.TextChoices):
+    FULL = "Full"
+    DIFFERENTIAL = "Differential"
+
+
+class LocalListUpdateStatus(models.TextChoices):
+    PENDING = "Pending", "Sent, not answered yet"
+    # The charger's answers (UpdateStatus of 1.6, SendLocalListStatus of 2.0.1).
+    ACCEPTED = "Accepted"
+    FAILED = "Failed"
+    NOT_SUPPORTED = "NotSupported"
+    VERSION_MISMATCH = "VersionMismatch"
+    # The command got no answer (not connected, timed out, CallError).
+    NOT_ANSWERED = "NotAnswered", "Not answered (see the command)"
+
+
+class LocalListUpdate(models.Model):
+    """One SendLocalList the platform sent a charger: the version, what it
+    carried, the whole list the charger holds once it accepts it, and the
+    answer. The newest Accepted one of a charger is what its list holds."""
+
+    charge_point = models.ForeignKey(
+        "chargepoints.ChargePoint", on_delete=models.CASCADE, related_name="local_list_updates"
+    )
+    version_number = models.IntegerField()
+    update_type = models.CharField(max_length=16, choices=LocalListUpdateType.choices)
+    entries = models.JSONField(
+        default=list,
+        help_text="What was sent: one entry per token (value, type, status, expires_at, "
+        "group_value, group_type); a Differential removal has status null.",
+    )
+    full_list = models.JSONField(
+        default=list, help_text="The whole list the charger holds once it accepts this update."
+    )
+    status = models.CharField(
+        max_length=16, choices=LocalListUpdateStatus.choices, default=LocalListUpdateStatus.PENDING
+    )
+    status_at = models.DateTimeField()
+    recovers = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recovered_by",
+        help_text="The Differential update answered VersionMismatch that this Full one repairs.",
+    )
+    command = models.OneToOneField(
+        "commands.Command",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="local_list_update",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["charge_point", "status", "version_number"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.charge_point_id} local list v{self.version_number} "
+            f"{self.update_type}: {self.status}"
+        )

@@ -1,9 +1,14 @@
+from django.conf import settings
 from django.db import models
 
 from chargepoints.models import ChargePoint
 
 
 class ReservationStatus(models.TextChoices):
+    # Made through the API, ReserveNow not answered yet.
+    PENDING = "Pending"
+    # ReserveNow got no answer (charger not connected, timeout, CallError).
+    FAILED = "Failed"
     # What the charger answered to ReserveNow.
     ACCEPTED = "Accepted"
     FAULTED = "Faulted"
@@ -15,6 +20,10 @@ class ReservationStatus(models.TextChoices):
     EXPIRED = "Expired"
     REMOVED = "Removed"
     USED = "Used"
+
+
+# The statuses of a reservation that still holds its EVSE (until expires_at).
+ACTIVE_STATUSES = (ReservationStatus.ACCEPTED,)
 
 
 class Reservation(models.Model):
@@ -43,6 +52,25 @@ class Reservation(models.Model):
         blank=True,
         related_name="reservations",
         help_text="The transaction that used the reservation.",
+    )
+    command = models.ForeignKey(
+        "commands.Command",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The ReserveNow that made (or last replaced) the reservation.",
+    )
+    cancel_command = models.ForeignKey(
+        "commands.Command",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The CancelReservation last sent for it.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -603,7 +603,11 @@ def _apply_event(
         command_link_transaction(
             transaction=session, remote_start_id=event.remote_start_id, at=event.timestamp
         )
-    if event.reservation_id is not None and event.reservation_id != session.reservation_id:
+    # Again when the token comes after the reservation id: only the
+    # reservation's own token uses it up (reservations.services).
+    if event.reservation_id is not None and (
+        event.reservation_id != session.reservation_id or event.id_token_value
+    ):
         session.reservation_id = event.reservation_id
         reservation_record_use(
             charge_point_id=session.charge_point_id,

@@ -67,6 +67,24 @@ ACTIONS = {
     # Creating these sends a command as well.
     ("filerequest-list", "post"): {"files.add_filerequest", "commands.send_diagnose"},
     ("firmwareupdate-list", "post"): {"files.add_firmwareupdate", "commands.send_firmware"},
+    ("reservation-list", "post"): {"reservations.add_reservation", "commands.send_sessions"},
+    ("reservation-cancel", "post"): {
+        "reservations.change_reservation",
+        "commands.send_sessions",
+    },
+    ("chargepoint-local-list", "get"): {
+        "chargepoints.view_chargepoint",
+        "idtokens.view_locallistupdate",
+    },
+    ("chargepoint-local-list", "post"): {
+        "chargepoints.view_chargepoint",
+        "idtokens.add_locallistupdate",
+        "commands.send_configure",
+    },
+    ("chargepoint-local-list-version", "post"): {
+        "chargepoints.view_chargepoint",
+        "commands.send_inspect",
+    },
 }
 MODEL_ACTIONS = {
     "list": "view",

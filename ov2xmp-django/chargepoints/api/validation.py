@@ -13,3 +13,14 @@ def known_charger(user: Any, charge_point_id: str) -> ChargePoint:
     if charger is None:
         raise serializers.ValidationError(f"Unknown charger {charge_point_id!r}.")
     return charger
+
+
+def connected_charger(user: Any, charge_point_id: str) -> ChargePoint:
+    """A charger that has connected at least once: its OCPP version decides
+    which command to send."""
+    charge_point = known_charger(user, charge_point_id)
+    if not charge_point.ocpp_version:
+        raise serializers.ValidationError(
+            f"{charge_point_id} has never connected: its OCPP version is not known."
+        )
+    return charge_point

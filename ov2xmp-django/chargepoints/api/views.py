@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from rest_framework import mixins, viewsets
 
 from chargepoints.api.filters import (
@@ -37,6 +38,8 @@ from chargepoints.models import (
     VariableMonitor,
 )
 from core.api.views import ProtectedDestroyMixin
+from core.time import utc_now
+from reservations.selectors import reservations_active_prefetch
 
 
 class ChargePointViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
@@ -50,6 +53,9 @@ class ChargePointViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     lookup_value_regex = r"[A-Za-z0-9*\-_=:+|@.]{1,48}"
     protected_detail = "The charger has transactions; they keep it for billing and audit."
 
+    def get_queryset(self) -> QuerySet[ChargePoint]:
+        return super().get_queryset().prefetch_related(reservations_active_prefetch(at=utc_now()))
+
 
 class ConnectorViewSet(
     mixins.ListModelMixin,
@@ -61,10 +67,21 @@ class ConnectorViewSet(
     connector 1). PATCH says what a connector is: its standard, format, power
     type and limits."""
 
-    queryset = Connector.objects.select_related("evse")
+    queryset = Connector.objects.select_related("evse__charge_point")
     serializer_class = ConnectorSerializer
     filterset_class = ConnectorFilter
     ordering_fields = ["evse__charge_point_id", "evse__evse_id", "connector_id", "status_at"]
+
+    def get_queryset(self) -> QuerySet[Connector]:
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                reservations_active_prefetch(
+                    at=utc_now(), through="evse__charge_point__reservations"
+                )
+            )
+        )
 
 
 class StatusNotificationViewSet(viewsets.ReadOnlyModelViewSet):

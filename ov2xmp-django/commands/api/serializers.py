@@ -131,3 +131,14 @@ def result_serializer(spec: CommandSpec) -> type[CommandSerializer]:
         (CommandSerializer,),
         {"response": response, "Meta": meta, "__module__": __name__},
     )
+
+
+class WaitSerializer(serializers.Serializer):
+    """The body of an action that sends a command and may wait for its answer."""
+
+    wait = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        default=DEFAULT_WAIT_SECONDS,
+        help_text="Seconds to wait for the charger's answer.",
+    )

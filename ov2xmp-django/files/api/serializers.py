@@ -7,22 +7,11 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.scoping import scope_queryset
-from chargepoints.api.validation import known_charger
+from chargepoints.api.validation import connected_charger
 from chargepoints.models import ChargePoint
 from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, CommandSerializer
 from files.models import FileKind, FileRequest, FirmwareImage, FirmwareUpdate, Protocol, StoredFile
 from files.services import ACCEPTABLE_NAME
-
-
-def connected_charger(user: Any, charge_point_id: str) -> ChargePoint:
-    """A charger that has connected at least once: its OCPP version decides
-    which command to send."""
-    charge_point = known_charger(user, charge_point_id)
-    if not charge_point.ocpp_version:
-        raise serializers.ValidationError(
-            f"{charge_point_id} has never connected: its OCPP version is not known."
-        )
-    return charge_point
 
 
 class StoredFileSerializer(serializers.ModelSerializer):

@@ -1,6 +1,7 @@
 import django_filters
 
-from idtokens.models import IdToken
+from core.api.filters import charge_point_filter
+from idtokens.models import IdToken, LocalListUpdate
 
 
 class IdTokenFilter(django_filters.FilterSet):
@@ -15,3 +16,12 @@ class IdTokenFilter(django_filters.FilterSet):
             "owner": ["exact"],
             "parent": ["exact"],
         }
+
+
+class LocalListUpdateFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+    created_at = django_filters.IsoDateTimeFromToRangeFilter()
+
+    class Meta:
+        model = LocalListUpdate
+        fields = ["charge_point", "update_type", "status", "version_number", "created_at"]

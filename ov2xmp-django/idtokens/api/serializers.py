@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from idtokens.models import IdToken
+from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, CommandSerializer
+from idtokens.models import IdToken, LocalListUpdate, LocalListUpdateType
 
 
 class IdTokenSerializer(serializers.ModelSerializer):
@@ -45,3 +46,78 @@ class IdTokenSerializer(serializers.ModelSerializer):
             seen.add(ancestor.pk)
             ancestor = ancestor.parent
         return attrs
+
+
+class LocalListUpdateSerializer(serializers.ModelSerializer):
+    command = CommandSerializer(read_only=True, help_text="The SendLocalList and its answer.")
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    recovered_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        many=True,
+        read_only=True,
+        help_text="The Full update sent because the charger answered VersionMismatch.",
+    )
+
+    class Meta:
+        model = LocalListUpdate
+        fields = [
+            "id",
+            "charge_point",
+            "version_number",
+            "update_type",
+            "status",
+            "status_at",
+            "entries",
+            "full_list",
+            "recovers",
+            "recovered_by",
+            "command",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class LocalListSendSerializer(serializers.Serializer):
+    update_type = serializers.ChoiceField(
+        choices=LocalListUpdateType.choices,
+        help_text="Full: the whole list. Differential: what changed since the version the "
+        "charger holds (Full when the platform does not know that version's list).",
+    )
+    wait = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        default=DEFAULT_WAIT_SECONDS,
+        help_text="Seconds to wait for the charger's answer (and, after a VersionMismatch, "
+        "for the answer to the Full update that repairs it).",
+    )
+
+
+class LocalListSerializer(serializers.Serializer):
+    """What a charger's local list holds, as far as the platform knows."""
+
+    charge_point = serializers.CharField()
+    local_list_version = serializers.IntegerField(
+        allow_null=True, help_text="The version the charger holds (last accepted or reported)."
+    )
+    local_list_group = serializers.IntegerField(
+        allow_null=True, help_text="The group token whose tokens go on the list (null: all)."
+    )
+    held_update = serializers.IntegerField(
+        allow_null=True,
+        help_text="The platform's update that made this version (null: not sent by the "
+        "platform, or unknown).",
+    )
+    entries = serializers.ListField(
+        child=serializers.DictField(), help_text="The tokens on it, as of that update."
+    )
+    current = serializers.ListField(
+        child=serializers.DictField(), help_text="The tokens the list should hold now."
+    )
+
+
+class LocalListVersionSerializer(serializers.Serializer):
+    charge_point = serializers.CharField()
+    local_list_version = serializers.IntegerField(allow_null=True)
+    command = CommandSerializer(help_text="The GetLocalListVersion and its answer.")

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from accounts.scoping import charger_in_scope
-from commands.api.serializers import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS
+from commands.api.serializers import DEFAULT_WAIT_SECONDS, WaitSerializer
 from commands.api.views import OUTCOME_STATUS, enqueue
 from commands.catalog import COMMANDS
 from commands.selectors import await_outcome
@@ -97,15 +97,6 @@ class ReportedChargingProfileViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 SEND_PROFILES = requires("smartcharging.change_chargingprofile", "commands.send_smart_charging")
-
-
-class WaitSerializer(serializers.Serializer):
-    wait = serializers.FloatField(
-        min_value=0,
-        max_value=MAX_WAIT_SECONDS,
-        default=DEFAULT_WAIT_SECONDS,
-        help_text="Seconds to wait for the charger's answer.",
-    )
 
 
 class ChargingProfileViewSet(viewsets.ModelViewSet):
