@@ -1,7 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from billing.api.views import CdrViewSet, SessionCostView, TariffVersionViewSet, TariffViewSet
+from billing.api.views import (
+    CdrExportView,
+    CdrViewSet,
+    SessionCostView,
+    TariffVersionViewSet,
+    TariffViewSet,
+)
 
 router = SimpleRouter()
 router.register("tariffs", TariffViewSet)
@@ -9,6 +15,9 @@ router.register("tariff-versions", TariffVersionViewSet)
 router.register("cdrs", CdrViewSet)
 
 urlpatterns = [
+    # The format is in the path, not in a `format` kwarg: DRF would take
+    # that for its own format suffix (docs/billing.md, "Exports").
+    path("exports/cdrs.<str:file_format>", CdrExportView.as_view(), name="export-cdrs"),
     path("transactions/<int:pk>/cost/", SessionCostView.as_view(), name="transaction-cost"),
     *router.urls,
 ]
