@@ -47,6 +47,9 @@ ACTIONS = {
     ("transaction-events", "get"): {"transactions.view_transaction"},
     ("transaction-meter-values", "get"): {"transactions.view_transaction"},
     ("transaction-cost", "get"): {"transactions.view_transaction"},
+    ("export-cdrs", "get"): {"billing.view_cdr"},
+    ("export-sessions", "get"): {"transactions.view_transaction"},
+    ("export-meter-values", "get"): {"transactions.view_metervalue"},
     ("chargepoint-composite-schedule", "get"): {"smartcharging.view_chargingprofile"},
     ("chargepoint-composite-schedule", "post"): {
         "smartcharging.view_chargingprofile",

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -19,10 +20,22 @@ from billing.api.serializers import (
     TariffSerializer,
     TariffVersionSerializer,
 )
+from billing.exports import CDR_COLUMNS
 from billing.models import Cdr, PrepaidEntry, Tariff, TariffVersion
 from billing.pricing import ENERGY, FLAT, PARKING_TIME, TIME
 from billing.selectors import retail_fields, session_cost_so_far
 from billing.services import cdr_create, prepaid_entry_create
+from core.api.exports import (
+    ExportView,
+    TimeRangeForm,
+    boolean_filter,
+    export_schema,
+    location_filter,
+    started_after,
+    started_before,
+    user_filter,
+)
+from core.api.filters import charge_point_filter
 from core.api.permissions import requires
 from core.api.views import Conflict, ProtectedDestroyMixin
 from transactions.models import Transaction
@@ -119,6 +132,48 @@ class PrepaidEntryViewSet(
             description=data["description"],
             created_by=self.request.user,
         )
+
+
+class CdrExportFilter(django_filters.FilterSet):
+    """/api/exports/cdrs.<format>: unknown ids give no rows, malformed values
+    a 400."""
+
+    started_after = started_after("started_at", "CDRs of sessions")
+    started_before = started_before("started_at", "CDRs of sessions")
+    location = location_filter("transaction__charge_point__location")
+    charge_point = charge_point_filter()
+    id_token_value = django_filters.CharFilter(help_text="The id token as presented")
+    user = user_filter("driver")
+    is_current = boolean_filter(
+        "is_current", "true: only current CDRs; false: only superseded ones (recomputed)"
+    )
+    currency = django_filters.CharFilter(help_text="ISO 4217 code")
+
+    class Meta:
+        model = Cdr
+        fields: list[str] = []
+        form = TimeRangeForm
+
+
+class CdrExportView(ExportView):
+    """CDRs as CSV, JSON or xlsx, by session start (docs/billing.md)."""
+
+    queryset = Cdr.objects.order_by("started_at", "id")
+    filterset_class = CdrExportFilter
+    ordering_fields = ["started_at", "created_at", "id"]
+    columns = CDR_COLUMNS
+    export_name = "cdrs"
+
+    @export_schema(
+        operation_id="export_cdrs",
+        summary="Export CDRs",
+        description="One row per CDR: session, charger, EVSE and connector, location, "
+        "start and end, energy (kWh), charging and parking time (s), tariff and version, "
+        "cost per dimension, totals and VAT, currency, id token and driver, and whether it "
+        "is current or was superseded by a recompute. Needs billing.view_cdr.",
+    )
+    def get(self, request: Request, file_format: str) -> StreamingHttpResponse:
+        return super().get(request, file_format)
 
 
 class SessionCostView(GenericAPIView):
