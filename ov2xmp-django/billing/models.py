@@ -64,6 +64,11 @@ class Tariff(models.Model):
     charge_point = models.ForeignKey(
         "chargepoints.ChargePoint", on_delete=models.CASCADE, null=True, blank=True
     )
+    evse_id = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="With charge_point: only this EVSE (1.6: connector). Empty: all of them.",
+    )
     location = models.ForeignKey(
         "locations.Location", on_delete=models.CASCADE, null=True, blank=True
     )
@@ -77,6 +82,10 @@ class Tariff(models.Model):
             models.CheckConstraint(
                 condition=Q(charge_point__isnull=True) | Q(location__isnull=True),
                 name="tariff_for_a_charger_or_a_location",
+            ),
+            models.CheckConstraint(
+                condition=Q(evse_id__isnull=True) | Q(charge_point__isnull=False),
+                name="tariff_evse_of_its_charger",
             ),
             models.CheckConstraint(
                 condition=Q(kind=TariffKind.EMSP) | Q(driver__isnull=True, includes_cpo_cost=True),

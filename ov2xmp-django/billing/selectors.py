@@ -46,13 +46,17 @@ def tariff_version_in_force(
     *, session: Transaction, at: datetime, kind: str = TariffKind.CPO, driver: Any = None
 ) -> TariffVersion | None:
     """The most specific tariff of ``kind`` that applies to the session, and
-    its version in force at ``at``. Where: the charger's own; then its
+    its version in force at ``at``. Where: the session's EVSE's own; the
+    charger's own; then its
     location's for the connector's current, then for both; then the general
     ones (for the current, then for both). For eMSP tariffs, those of the
     driver come before those for every driver."""
     charger = session.charge_point
     current = _current_of(session)
-    where = Q(tariff__charge_point=charger) | Q(tariff__charge_point=None, tariff__location=None)
+    own = Q(tariff__charge_point=charger) & (
+        Q(tariff__evse_id=None) | Q(tariff__evse_id=session.evse_id)
+    )
+    where = own | Q(tariff__charge_point=None, tariff__location=None)
     if charger.location_id is not None:
         where |= Q(tariff__location_id=charger.location_id)
     whose = Q(tariff__driver=None) | (Q(tariff__driver=driver) if driver is not None else Q())
@@ -64,7 +68,9 @@ def tariff_version_in_force(
 
     def rank(version: TariffVersion) -> tuple[int, int, float, int]:
         tariff = version.tariff
-        if tariff.charge_point_id is not None:
+        if tariff.evse_id is not None:
+            place = -1
+        elif tariff.charge_point_id is not None:
             place = 0
         elif tariff.location_id is not None:
             place = 1 if tariff.current else 2

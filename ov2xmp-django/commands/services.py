@@ -320,3 +320,23 @@ def command_link_transaction(
     command.transaction = transaction
     command.save(update_fields=["transaction"])
     return command
+
+
+def command_dispatch_queue(*, command: Command) -> bool:
+    """Hand a new command to the dispatch task. False if the task queue is
+    down: the command is then recorded as Failed, never sent."""
+    from commands.tasks import command_dispatch  # the task wraps these services
+
+    try:
+        command_dispatch.delay(str(command.id))
+    except Exception as error:
+        logger.exception("command %s: could not queue the dispatch task", command.id)
+        command_finish(
+            command_id=command.id,
+            status=CommandStatus.FAILED,
+            error_description=f"task queue unavailable: {error}",
+            at=utc_now(),
+            only_if_unsent=True,
+        )
+        return False
+    return True

@@ -28,9 +28,9 @@ from django.db.models import Max, Q
 
 from chargepoints.models import ChargePoint, ConfigurationKey, DeviceModelVariable
 from commands.catalog import OCPP16, command_spec
-from commands.models import Command, CommandStatus
-from commands.services import command_create, command_finish
-from core.time import format_timestamp, utc_now
+from commands.models import Command
+from commands.services import command_create, command_dispatch_queue
+from core.time import format_timestamp
 from idtokens.models import (
     IdToken,
     IdTokenStatus,
@@ -358,22 +358,7 @@ def _publish(update: LocalListUpdate, *, at: datetime) -> None:
 def _dispatch_on_commit(command: Command) -> None:
     """Send a command the platform made itself once the transaction that made
     it commits (the Celery task, as for one made through the API)."""
-    from commands.tasks import command_dispatch
-
-    def dispatch() -> None:
-        try:
-            command_dispatch.delay(str(command.id))
-        except Exception as error:
-            logger.exception("command %s: could not queue the dispatch task", command.id)
-            command_finish(
-                command_id=command.id,
-                status=CommandStatus.FAILED,
-                error_description=f"task queue unavailable: {error}",
-                at=utc_now(),
-                only_if_unsent=True,
-            )
-
-    transaction.on_commit(dispatch)
+    transaction.on_commit(lambda: command_dispatch_queue(command=command))
 
 
 def local_list_update_record_answer(

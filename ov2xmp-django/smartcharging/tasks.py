@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from commands.tasks import command_dispatch
+from commands.services import command_dispatch_queue
 from core.background import run_in_background
 from core.time import utc_now
 from smartcharging.load_management import load_group_rebalance, load_groups_of
@@ -14,7 +14,7 @@ from smartcharging.load_management import load_group_rebalance, load_groups_of
 def load_group_rebalance_task(group_id: int) -> int:
     commands = load_group_rebalance(group_id=group_id, at=utc_now())
     for command in commands:
-        command_dispatch.delay(str(command.id))
+        command_dispatch_queue(command=command)
     return len(commands)
 
 

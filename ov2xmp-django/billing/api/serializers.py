@@ -35,6 +35,7 @@ class TariffSerializer(serializers.ModelSerializer):
             "currency",
             "vat_percent",
             "charge_point",
+            "evse_id",
             "location",
             "current",
             "versions",
@@ -50,6 +51,10 @@ class TariffSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"location": "A tariff is for a charger or for a location, not both."}
             )
+        if attrs.get("evse_id", getattr(self.instance, "evse_id", None)) is not None and (
+            charger is None
+        ):
+            raise serializers.ValidationError({"evse_id": "An EVSE of which charger?"})
         if attrs.get("kind", getattr(self.instance, "kind", TariffKind.CPO)) == TariffKind.CPO:
             if attrs.get("driver", getattr(self.instance, "driver", None)) is not None:
                 raise serializers.ValidationError({"driver": "Only eMSP tariffs are per driver."})

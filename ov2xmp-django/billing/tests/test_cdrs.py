@@ -107,8 +107,11 @@ def test_the_most_specific_tariff_prices_the_session():
 
     assert priced(ended_session(charger, evse_id=1)) == "site"  # AC or unknown
     assert priced(ended_session(charger, evse_id=2)) == "site DC"
+    # An EVSE's own, older than the charger's own: first on its EVSE only.
+    tariff("CP-1 EVSE 1", price="0.10", charge_point=charger, evse_id=1)
     tariff("CP-1's own", price="0.20", charge_point=charger)
     assert priced(ended_session(charger, evse_id=2)) == "CP-1's own"
+    assert priced(ended_session(charger, evse_id=1)) == "CP-1 EVSE 1"
     elsewhere = ChargePointFactory(id="CP-2")
     assert priced(ended_session(elsewhere)) == "general"
 

@@ -159,3 +159,14 @@ def test_what_priced_a_cdr_cannot_be_deleted(api):
         tariff=made, valid_from=datetime(2027, 1, 1, tzinfo=UTC), elements=ELEMENTS
     )
     assert api.delete(f"/api/tariff-versions/{unused.pk}/").status_code == 204
+
+
+def test_an_evse_tariff_names_its_charger(api):
+    ChargePointFactory(id="CP-1")
+    body = {"name": "t", "currency": "EUR", "vat_percent": "23", "evse_id": 2}
+    orphan = api.post("/api/tariffs/", body, format="json")
+    assert orphan.status_code == 400
+    assert "evse_id" in orphan.json()
+    made = api.post("/api/tariffs/", {**body, "charge_point": "CP-1"}, format="json")
+    assert made.status_code == 201, made.content
+    assert (made.json()["charge_point"], made.json()["evse_id"]) == ("CP-1", 2)

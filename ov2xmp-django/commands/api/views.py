@@ -20,8 +20,7 @@ from commands.api.serializers import CommandSerializer, request_serializer, resu
 from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
 from commands.selectors import await_outcome
-from commands.services import command_cancel, command_create, command_finish
-from commands.tasks import command_dispatch
+from commands.services import command_cancel, command_create, command_dispatch_queue
 from core.api.permissions import require_permission, requires
 from core.api.views import Conflict
 from core.time import utc_now
@@ -49,18 +48,8 @@ class QueueUnavailable(APIException):
 def enqueue(command: Command) -> None:
     """Hand a new command to the dispatch task; 503 if the queue is down (the
     command is then recorded as Failed, never sent)."""
-    try:
-        command_dispatch.delay(str(command.id))
-    except Exception as error:
-        logger.exception("command %s: could not queue the dispatch task", command.id)
-        command_finish(
-            command_id=command.id,
-            status=CommandStatus.FAILED,
-            error_description=f"task queue unavailable: {error}",
-            at=utc_now(),
-            only_if_unsent=True,
-        )
-        raise QueueUnavailable() from error
+    if not command_dispatch_queue(command=command):
+        raise QueueUnavailable()
 
 
 class MaySend(BasePermission):

@@ -314,3 +314,21 @@ async def test_sending_needs_the_permission_of_the_commands_category(csms, conne
     assert "commands.send_operate" in refused.json()["detail"]
     assert still_refused.status_code == 403
     assert (sent.status_code, sent.json()["response"]) == (200, {"status": "Accepted"})
+
+
+def test_a_queue_that_is_down_answers_503_and_records_the_command_failed(api, monkeypatch):
+    from commands.tasks import command_dispatch
+
+    ChargePoint.objects.create(id="CP-Q", ocpp_version="1.6")
+
+    def broker_down(*args: Any) -> None:
+        raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(command_dispatch, "delay", broker_down)
+    response = api.post(
+        "/api/commands/ocpp16/Reset/", {"charge_point": "CP-Q", "payload": RESET}, format="json"
+    )
+    assert response.status_code == 503
+    command = Command.objects.get(charge_point_id="CP-Q")
+    assert command.status == CommandStatus.FAILED
+    assert "redis is away" in command.error_description
