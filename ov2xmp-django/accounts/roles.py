@@ -141,6 +141,7 @@ _SESSIONS = ("transactions.transaction", "transactions.metervalue", "reservation
 _SMART_CHARGING = (
     "smartcharging.chargingprofile",
     "smartcharging.loadgroup",
+    "smartcharging.gridsignal",
     "smartcharging.chargingneeds",
     "smartcharging.evchargingschedule",
     "smartcharging.charginglimit",
@@ -187,6 +188,7 @@ _ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("add change", "reservations.reservation")
         | _perms("view add", *_LOCAL_LISTS)
         | _perms(ALL, *_FILES, "smartcharging.chargingprofile", "smartcharging.loadgroup")
+        | _perms("view add", "smartcharging.gridsignal")
         | _perms("view", "ocpp_messages.ocppmessage", "commands.command", "idtokens.idtoken")
         | _perms("view", *_TARIFFS, "billing.cdr")
         | _send(*COMMAND_CATEGORIES)

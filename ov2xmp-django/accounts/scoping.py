@@ -65,6 +65,7 @@ SCOPES: dict[str, Scope] = {
     "smartcharging.chargingprofile": Scope(charger="charge_point_id"),
     # A site: seen whole by the roles that see it at all; no scoped role does.
     "smartcharging.loadgroup": Scope(),
+    "smartcharging.gridsignal": Scope(),
     "certificates.certificatesigningrequest": Scope(charger="charge_point_id"),
     "certificates.issuedcertificate": Scope(charger="charge_point_id"),
     "certificates.certificatestatusrequest": Scope(charger="charge_point_id"),

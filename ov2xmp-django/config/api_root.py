@@ -30,6 +30,7 @@ LISTS = [
     ("reported_charging_profiles", "reportedchargingprofile-list"),
     ("charging_profiles", "chargingprofile-list"),
     ("load_groups", "loadgroup-list"),
+    ("grid_signals", "gridsignal-list"),
     ("certificate_signing_requests", "certificatesigningrequest-list"),
     ("issued_certificates", "issuedcertificate-list"),
     ("certificate_status_requests", "certificatestatusrequest-list"),

@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "commands-expire": {"task": "commands.tasks.commands_expire", "schedule": 30.0},
     "files-clean": {"task": "files.tasks.files_clean", "schedule": 3600.0},
     "cdrs-make-missing": {"task": "billing.tasks.cdrs_make_missing", "schedule": 300.0},
+    "load-groups-refresh": {
+        "task": "smartcharging.tasks.load_groups_refresh",
+        "schedule": 900.0,
+    },
     "reservations-expire": {"task": "reservations.tasks.reservations_expire", "schedule": 30.0},
 }
 

@@ -29,6 +29,8 @@ from smartcharging.models import (
     ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingRateUnit,
+    GridSignal,
+    GridSignalKind,
     LoadGroup,
 )
 from smartcharging.schedules import NOMINAL_VOLTS
@@ -62,29 +64,61 @@ def daily_limits_errors(value: Any) -> list[str]:
     return errors
 
 
-def group_limit_periods(group: LoadGroup, *, start: datetime) -> list[tuple[int, Decimal]]:
-    """The group's limit over the next day from ``start``: (seconds from
-    start, watts) where it changes."""
+def _daily_changes(group: LoadGroup, start: datetime) -> list[tuple[datetime, Decimal]]:
+    """When the group's own limit changes, from the day before ``start`` to
+    the day after, in order."""
     zone = ZoneInfo(group.location.time_zone if group.location else "UTC")
-    local = start.astimezone(zone)
     entries = sorted(group.daily_limits, key=lambda entry: entry["from"])
     changes: list[tuple[datetime, Decimal]] = []
-    for day in (local.date() - timedelta(days=1), local.date(), local.date() + timedelta(days=1)):
-        midnight = datetime.combine(day, time(0), tzinfo=zone)
-        changes.append((midnight, Decimal(group.max_import_w)))
+    today = start.astimezone(zone).date()
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        changes.append((datetime.combine(day, time(0), tzinfo=zone), Decimal(group.max_import_w)))
         for entry in entries:
             hour, minute = map(int, entry["from"].split(":"))
             at = datetime.combine(day, time(hour, minute), tzinfo=zone)
             changes.append((at, Decimal(entry["max_import_w"])))
-    end = start + HORIZON
-    periods: list[tuple[int, Decimal]] = []
-    for index, (at, watts) in enumerate(changes):
-        following = changes[index + 1][0] if index + 1 < len(changes) else end
-        if following <= start or at >= end or following <= at:
+    return changes
+
+
+def _limit_at(
+    group: LoadGroup,
+    moment: datetime,
+    daily: list[tuple[datetime, Decimal]],
+    signals: list[GridSignal],
+) -> Decimal:
+    """The group's own limit at ``moment``, lowered by the grid's signals in
+    force then: a capacity, or a price at or above the group's threshold."""
+    limit = [watts for at, watts in daily if at <= moment][-1]
+    for signal in signals:
+        if not signal.start <= moment < signal.end:
             continue
-        offset = max(0, int((at - start).total_seconds()))
+        if signal.kind == GridSignalKind.CAPACITY and signal.max_import_w is not None:
+            limit = min(limit, Decimal(signal.max_import_w))
+        elif (
+            signal.kind == GridSignalKind.PRICE
+            and group.expensive_price_per_kwh is not None
+            and group.expensive_max_import_w is not None
+            and signal.price_per_kwh is not None
+            and signal.price_per_kwh >= group.expensive_price_per_kwh
+        ):
+            limit = min(limit, Decimal(group.expensive_max_import_w))
+    return limit
+
+
+def group_limit_periods(group: LoadGroup, *, start: datetime) -> list[tuple[int, Decimal]]:
+    """The group's limit over the next day from ``start``: (seconds from
+    start, watts) where it changes, the grid's signals applied."""
+    end = start + HORIZON
+    daily = _daily_changes(group, start)
+    signals = list(group.signals.filter(start__lt=end, end__gt=start)) if group.pk else []
+    moments = {start}
+    moments |= {at for at, _ in daily if start < at < end}
+    moments |= {m for s in signals for m in (s.start, s.end) if start < m < end}
+    periods: list[tuple[int, Decimal]] = []
+    for moment in sorted(moments):
+        watts = _limit_at(group, moment, daily, signals)
         if not periods or periods[-1][1] != watts:
-            periods.append((offset, watts))
+            periods.append((int((moment - start).total_seconds()), watts))
     return periods
 
 
@@ -187,7 +221,71 @@ def load_group_rebalance(*, group_id: int, at: datetime) -> list[Any]:
             commands.append(charging_profile_send(profile=profile, created_by=None, at=at))
         except ProfileNotSendable as error:
             logger.warning("%s: load group %s: %s", session.charge_point_id, group.name, error)
+    # What the grid asked is now in what the chargers were told.
+    group.signals.filter(start__lt=at + HORIZON, end__gt=at, applied_at=None).update(applied_at=at)
     group.rebalanced_at = at
     group.save(update_fields=["rebalanced_at"])
     logger.info("load group %s: %d sessions rebalanced", group.name, len(sessions))
     return commands
+
+
+SIGNAL_FIELDS = ("kind", "start", "end", "max_import_w", "price_per_kwh", "currency")
+
+
+@transaction.atomic
+def grid_signal_receive(
+    *, load_group: LoadGroup, source: str, signal_id: str, at: datetime, **fields: Any
+) -> tuple[GridSignal, bool]:
+    """Record a grid signal. The same one sent again changes nothing; one
+    with the same id and other values corrects it. True when the limits may
+    have changed, and the group is rebalanced once this commits."""
+    from smartcharging.tasks import load_group_changed
+    from updates.events import Event, Topic
+    from updates.services import events_publish
+
+    # What a signal leaves out is the field's empty value: "" or null.
+    fields = {name: fields.get(name, "" if name == "currency" else None) for name in SIGNAL_FIELDS}
+    signal, created = GridSignal.objects.get_or_create(
+        load_group=load_group, source=source, signal_id=signal_id, defaults=fields
+    )
+    changed = created or any(getattr(signal, name) != fields[name] for name in SIGNAL_FIELDS)
+    if not changed:
+        return signal, False
+    if not created:
+        for name, value in fields.items():
+            setattr(signal, name, value)
+        signal.applied_at = None
+        signal.save()
+    group_id = load_group.pk
+    transaction.on_commit(lambda: load_group_changed(group_id))
+    events_publish(
+        events=[
+            Event(
+                "grid_signal.received",
+                at,
+                (Topic("chargers"),),
+                {"load_group_id": group_id, "grid_signal_id": signal.pk},
+                {"kind": signal.kind, "source": source, "corrected": not created},
+            )
+        ]
+    )
+    logger.info(
+        "load group %s: grid signal %s/%s (%s) %s",
+        load_group.name,
+        source,
+        signal_id,
+        signal.kind,
+        "received" if created else "corrected",
+    )
+    return signal, True
+
+
+def load_groups_due(*, at: datetime) -> list[int]:
+    """Enabled groups whose profiles run out within the next 18 hours: sent
+    over 6 hours ago (profiles last a day), or never."""
+    stale = at - timedelta(hours=6)
+    return list(
+        LoadGroup.objects.filter(enabled=True)
+        .filter(Q(rebalanced_at=None) | Q(rebalanced_at__lt=stale))
+        .values_list("pk", flat=True)
+    )

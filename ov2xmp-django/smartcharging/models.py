@@ -276,6 +276,15 @@ class LoadGroup(models.Model):
     stack_level = models.PositiveSmallIntegerField(
         default=50, help_text="The stack level of the TxProfiles the group sends."
     )
+    expensive_price_per_kwh = models.DecimalField(
+        max_digits=10,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        help_text="While a grid price signal is at or above this, the limit is "
+        "expensive_max_import_w (empty: prices change nothing).",
+    )
+    expensive_max_import_w = models.PositiveIntegerField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
     rebalanced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -286,3 +295,40 @@ class LoadGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class GridSignalKind(models.TextChoices):
+    CAPACITY = "capacity", "A maximum import power (W)"
+    PRICE = "price", "An energy price (per kWh)"
+
+
+class GridSignal(models.Model):
+    """What the grid operator (DSO) says about a site for a time: a capacity
+    limit, or a price that the group turns into one (docs/smart-charging.md).
+    Kept, with when it was applied, so that what the chargers were told can
+    be explained."""
+
+    load_group = models.ForeignKey(LoadGroup, on_delete=models.CASCADE, related_name="signals")
+    kind = models.CharField(max_length=8, choices=GridSignalKind.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    max_import_w = models.PositiveIntegerField(null=True, blank=True)
+    price_per_kwh = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    source = models.CharField(max_length=100, help_text="Who sent it (the DSO's name or id).")
+    signal_id = models.CharField(
+        max_length=100, help_text="The sender's id for it: sending it again changes nothing."
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["load_group", "source", "signal_id"], name="grid_signal_unique_per_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} for {self.load_group} from {self.start:%Y-%m-%d %H:%M}"

@@ -7,7 +7,7 @@ from celery import shared_task
 from commands.services import command_dispatch_queue
 from core.background import run_in_background
 from core.time import utc_now
-from smartcharging.load_management import load_group_rebalance, load_groups_of
+from smartcharging.load_management import load_group_rebalance, load_groups_due, load_groups_of
 
 
 @shared_task
@@ -22,6 +22,13 @@ def load_group_rebalance_task(group_id: int) -> int:
 def load_groups_rebalance_for_charger(charge_point_id: str) -> int:
     groups = list(load_groups_of(charge_point_id).values_list("pk", flat=True))
     return sum(load_group_rebalance_task(group_id) for group_id in groups)
+
+
+@shared_task
+def load_groups_refresh() -> int:
+    """Periodic: groups whose profiles run out get new ones (a session can
+    outlast the day a profile covers)."""
+    return sum(load_group_rebalance_task(group_id) for group_id in load_groups_due(at=utc_now()))
 
 
 def sessions_changed(charge_point_id: str) -> None:

@@ -27,6 +27,7 @@ NOT_CHARGER_LISTS = (
     "/api/vehicles/",
     "/api/prepaid-entries/",
     "/api/load-groups/",
+    "/api/grid-signals/",
 )
 CHARGER_LIST_PATHS = [path for path in LIST_PATHS if path not in NOT_CHARGER_LISTS]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from rest_framework import serializers
@@ -13,11 +14,15 @@ from smartcharging.models import (
     ChargingProfile,
     ChargingProfilePurpose,
     EvChargingSchedule,
+    GridSignal,
+    GridSignalKind,
     LoadGroup,
     ReportedChargingProfile,
 )
 from smartcharging.profiles import OCPP16, profile_errors
 from smartcharging.services import charging_profile_conflict
+
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
 class ChargingNeedsSerializer(serializers.ModelSerializer):
@@ -195,6 +200,8 @@ class LoadGroupSerializer(serializers.ModelSerializer):
             "session_minimum_w",
             "session_maximum_w",
             "stack_level",
+            "expensive_price_per_kwh",
+            "expensive_max_import_w",
             "enabled",
             "rebalanced_at",
             "created_at",
@@ -207,3 +214,47 @@ class LoadGroupSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+class GridSignalSerializer(serializers.ModelSerializer):
+    """A DSO's signal for a site (docs/smart-charging.md, "Grid signals")."""
+
+    class Meta:
+        model = GridSignal
+        fields = [
+            "id",
+            "load_group",
+            "kind",
+            "start",
+            "end",
+            "max_import_w",
+            "price_per_kwh",
+            "currency",
+            "source",
+            "signal_id",
+            "applied_at",
+            "received_at",
+        ]
+        read_only_fields = ["applied_at", "received_at"]
+        # Sending the same signal again is answered, not refused.
+        validators: list[Any] = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, str] = {}
+        if attrs["end"] <= attrs["start"]:
+            errors["end"] = "After start."
+        if attrs["kind"] == GridSignalKind.CAPACITY:
+            if attrs.get("max_import_w") is None:
+                errors["max_import_w"] = "A capacity signal says the maximum import, W."
+            if attrs.get("price_per_kwh") is not None:
+                errors["price_per_kwh"] = "Only for a price signal."
+        else:
+            if attrs.get("price_per_kwh") is None:
+                errors["price_per_kwh"] = "A price signal says the price per kWh."
+            if not CURRENCY_CODE.match(attrs.get("currency") or ""):
+                errors["currency"] = "An ISO 4217 code (EUR)."
+            if attrs.get("max_import_w") is not None:
+                errors["max_import_w"] = "Only for a capacity signal."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs

@@ -7,6 +7,7 @@ from smartcharging.api.views import (
     ChargingProfileViewSet,
     CompositeScheduleView,
     EvChargingScheduleViewSet,
+    GridSignalViewSet,
     LoadGroupViewSet,
     ReportedChargingProfileViewSet,
 )
@@ -19,6 +20,7 @@ router.register("reported-charging-profiles", ReportedChargingProfileViewSet)
 
 router.register("charging-profiles", ChargingProfileViewSet)
 router.register("load-groups", LoadGroupViewSet)
+router.register("grid-signals", GridSignalViewSet)
 
 urlpatterns = [
     path(

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
@@ -35,16 +35,18 @@ from smartcharging.api.serializers import (
     ChargingProfileSerializer,
     CompositeQuerySerializer,
     EvChargingScheduleSerializer,
+    GridSignalSerializer,
     LoadGroupSerializer,
     ReportedChargingProfileSerializer,
 )
-from smartcharging.load_management import load_group_rebalance
+from smartcharging.load_management import grid_signal_receive, load_group_rebalance
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
     ChargingProfile,
     ChargingProfileStatus,
     EvChargingSchedule,
+    GridSignal,
     LoadGroup,
     ReportedChargingProfile,
 )
@@ -269,3 +271,35 @@ class LoadGroupViewSet(viewsets.ModelViewSet):
         return Response(
             ChargingProfileSerializer(profiles, many=True, context={"request": request}).data
         )
+
+
+class GridSignalViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Signals from the grid operator (DSO) for a site: a capacity limit or a
+    price, for a time. Each lowers the load group's limit while in force and
+    rebalances the group at once. The same signal sent again (same source
+    and signal_id) answers 200 and changes nothing; different values for it
+    correct it (201)."""
+
+    queryset = GridSignal.objects.all()
+    serializer_class = GridSignalSerializer
+    filterset_fields = ["load_group", "kind", "source"]
+    ordering_fields = ["start", "received_at"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        signal, changed = grid_signal_receive(
+            load_group=data.pop("load_group"),
+            source=data.pop("source"),
+            signal_id=data.pop("signal_id"),
+            at=utc_now(),
+            **data,
+        )
+        body = self.get_serializer(signal).data
+        return Response(body, status=HTTPStatus.CREATED if changed else HTTPStatus.OK)

@@ -5,7 +5,7 @@ changes; what is sent never adds up to more than the limit."""
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ from commands.tests.charger import answering_charger
 from csms.tests.helpers import eventually, in_thread
 from locations.tests.factories import LocationFactory
 from smartcharging.load_management import daily_limits_errors, group_limit_periods
-from smartcharging.models import LoadGroup
+from smartcharging.models import GridSignal, LoadGroup
 
 H = 3600
 
@@ -176,3 +176,164 @@ def test_a_wrong_site_is_refused_with_the_reason(db):
     )
     assert bad.status_code == 400
     assert "daily_limits" in bad.json()
+
+
+# --- Grid (DSO) signals -------------------------------------------------------------------
+
+
+def signal(group, signal_id, start_h, end_h, **fields):
+    values = {"kind": "capacity", "source": "DSO-North", **fields}
+    return GridSignal.objects.create(
+        load_group=group,
+        signal_id=signal_id,
+        start=datetime(2026, 6, 1, start_h, tzinfo=UTC),
+        end=datetime(2026, 6, 1, end_h, tzinfo=UTC),
+        **values,
+    )
+
+
+def test_grid_signals_lower_the_sites_limit_while_in_force(db):
+    group = LoadGroup.objects.create(
+        name="Depot",
+        location=LocationFactory(time_zone="UTC"),
+        max_import_w=30000,
+        expensive_price_per_kwh=Decimal("0.40"),
+        expensive_max_import_w=5000,
+    )
+    signal(group, "cap-1", 14, 16, max_import_w=12000)
+    # A higher capacity than the site's own changes nothing.
+    signal(group, "cap-2", 18, 19, max_import_w=90000)
+    signal(group, "cheap", 20, 21, kind="price", price_per_kwh=Decimal("0.10"), currency="EUR")
+    signal(group, "dear", 21, 22, kind="price", price_per_kwh=Decimal("0.55"), currency="EUR")
+    periods = group_limit_periods(group, start=datetime(2026, 6, 1, 12, tzinfo=UTC))
+    assert periods == [
+        (0, Decimal(30000)),
+        (2 * H, Decimal(12000)),
+        (4 * H, Decimal(30000)),
+        (9 * H, Decimal(5000)),
+        (10 * H, Decimal(30000)),
+    ]
+
+
+def test_a_group_without_a_price_threshold_ignores_prices(db):
+    group = LoadGroup.objects.create(name="Depot", max_import_w=30000)
+    signal(group, "dear", 13, 14, kind="price", price_per_kwh=Decimal("9"), currency="EUR")
+    assert group_limit_periods(group, start=datetime(2026, 6, 1, 12, tzinfo=UTC)) == [
+        (0, Decimal(30000))
+    ]
+
+
+@pytest.fixture
+def dso(db) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
+    return client
+
+
+def test_a_signal_sent_again_changes_nothing_and_a_correction_is_kept(
+    dso, django_capture_on_commit_callbacks
+):
+    group = LoadGroup.objects.create(name="Depot", max_import_w=30000)
+    body = {
+        "load_group": group.pk,
+        "kind": "capacity",
+        "start": "2026-06-01T14:00:00Z",
+        "end": "2026-06-01T16:00:00Z",
+        "max_import_w": 12000,
+        "source": "DSO-North",
+        "signal_id": "4711",
+    }
+    with django_capture_on_commit_callbacks() as rebalances:
+        first = dso.post("/api/grid-signals/", body, format="json")
+    # The rebalance and the live event wait for the commit.
+    assert (first.status_code, len(rebalances)) == (201, 2)
+    with django_capture_on_commit_callbacks() as rebalances:
+        again = dso.post("/api/grid-signals/", body, format="json")
+    assert (again.status_code, again.json()["id"], len(rebalances)) == (200, first.json()["id"], 0)
+    corrected = dso.post("/api/grid-signals/", {**body, "max_import_w": 8000}, format="json")
+    assert corrected.status_code == 201
+    assert GridSignal.objects.get().max_import_w == 8000
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"end": "2026-06-01T13:00:00Z"}, "end"),
+        ({"max_import_w": None}, "max_import_w"),
+        ({"kind": "price", "max_import_w": None, "price_per_kwh": "0.3"}, "currency"),
+        ({"kind": "price", "max_import_w": None}, "price_per_kwh"),
+        ({"kind": "price", "price_per_kwh": "0.3", "currency": "EUR"}, "max_import_w"),
+        ({"kind": "wind"}, "kind"),
+    ],
+)
+def test_a_wrong_signal_is_refused_with_the_field_named(dso, fields, field):
+    group = LoadGroup.objects.create(name="Depot", max_import_w=30000)
+    body = {
+        "load_group": group.pk,
+        "kind": "capacity",
+        "start": "2026-06-01T14:00:00Z",
+        "end": "2026-06-01T16:00:00Z",
+        "max_import_w": 12000,
+        "source": "DSO-North",
+        "signal_id": "1",
+        **fields,
+    }
+    response = dso.post("/api/grid-signals/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not GridSignal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_capacity_signal_reaches_the_chargers_and_is_recorded_as_applied(csms):
+    @sync_to_async
+    def set_up():
+        site = LocationFactory(time_zone="UTC")
+        for n in range(2):
+            ChargePointFactory(id=f"CP-{n}", location=site)
+        group = LoadGroup.objects.create(name="Depot", location=site, max_import_w=22080)
+        client = APIClient()
+        client.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
+        return group, client
+
+    group, client = await set_up()
+    async with AsyncExitStack() as stack:
+        chargers = [
+            await stack.enter_async_context(answering_charger(csms.url, f"CP-{n}"))
+            for n in range(2)
+        ]
+        for n, charger in enumerate(chargers):
+            charger.answers["SetChargingProfile"] = {"status": "Accepted"}
+            await charger.call(
+                call.StartTransaction(
+                    connector_id=1,
+                    id_tag=f"TAG-{n}",
+                    meter_start=0,
+                    timestamp=datetime.now(UTC).isoformat(),
+                )
+            )
+
+        async def told(watts: int) -> bool:
+            return all(watts_sent(c) is not None and watts_sent(c) <= watts for c in chargers)
+
+        await eventually(lambda: told(11040), within=15)
+        now = datetime.now(UTC)
+        response = await in_thread(
+            client.post,
+            "/api/grid-signals/",
+            {
+                "load_group": group.pk,
+                "kind": "capacity",
+                "start": (now - timedelta(minutes=1)).isoformat(),
+                "end": (now + timedelta(hours=1)).isoformat(),
+                "max_import_w": 4140,
+                "source": "DSO-North",
+                "signal_id": "storm",
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        # 4,140 W shared by two: 2,070 W each, 3.0 A on three phases.
+        await eventually(lambda: told(2070), within=15)
+    applied = await sync_to_async(lambda: GridSignal.objects.get().applied_at)()
+    assert applied is not None
