@@ -18,7 +18,6 @@ from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import Q
 
 from chargepoints.models import ChargePoint
 from chargepoints.security import request_redacted
@@ -264,26 +263,44 @@ def commands_expire_held(*, at: datetime, charge_point_ids: Sequence[str] | None
     held = Command.objects.filter(status=CommandStatus.HELD, hold_until__lte=at)
     if charge_point_ids is not None:
         held = held.filter(charge_point_id__in=charge_point_ids)
-    return held.update(
+    return _finish_each(
+        held,
         status=CommandStatus.EXPIRED,
-        finished_at=at,
-        error_description="the charger did not reconnect before the hold expired",
+        at=at,
+        why="the charger did not reconnect before the hold expired",
+        only_if_unsent=True,
     )
+
+
+def _finish_each(
+    commands: Any, *, status: str, at: datetime, why: str, only_if_unsent: bool
+) -> int:
+    """Finish these commands one by one through ``command_finish``, so that
+    what waits on them hears it and their failure handlers run (a
+    reservation, a charging profile); how many it finished."""
+    finished = 0
+    for command_id in list(commands.values_list("id", flat=True)):
+        command = command_finish(
+            command_id=command_id,
+            status=status,
+            at=at,
+            error_description=why,
+            only_if_unsent=only_if_unsent,
+        )
+        finished += command.status == status
+    return finished
 
 
 def commands_fail_stranded(*, at: datetime, queued_for: timedelta, sent_for: timedelta) -> int:
     """Commands that no csms process took up, or whose csms process stopped
     before the answer (it crashed with the charger still recorded as its own),
     are failed rather than left pending for ever."""
-    stranded = Command.objects.filter(
-        Q(status=CommandStatus.QUEUED, created_at__lte=at - queued_for)
-        | Q(status=CommandStatus.SENT, sent_at__lte=at - sent_for)
-    )
-    return stranded.update(
-        status=CommandStatus.FAILED,
-        finished_at=at,
-        error_description="stranded: the csms process holding the charger did not finish it",
-    )
+    why = "stranded: the csms process holding the charger did not finish it"
+    queued = Command.objects.filter(status=CommandStatus.QUEUED, created_at__lte=at - queued_for)
+    sent = Command.objects.filter(status=CommandStatus.SENT, sent_at__lte=at - sent_for)
+    return _finish_each(
+        queued, status=CommandStatus.FAILED, at=at, why=why, only_if_unsent=True
+    ) + _finish_each(sent, status=CommandStatus.FAILED, at=at, why=why, only_if_unsent=False)
 
 
 # A 1.6 RemoteStartTransaction is linked to a session that starts within this
