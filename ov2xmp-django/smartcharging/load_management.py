@@ -3,10 +3,10 @@ among its sessions (smartcharging/allocation.py) and sent to each as a
 TxProfile through the one command path.
 
 A group is rebalanced when a session on one of its chargers starts or ends,
-and when its limits change (the API). The profiles are sent in amps to 1.6
-chargers (converted at 230 V per phase, three phases, rounded down) and in
-watts to 2.0.1 chargers, so that what is sent never adds up to more than
-the limit.
+and when its limits change (the API). The profiles are sent in
+the unit the charger allows (by default amps to 1.6 chargers, converted at
+230 V per phase, three phases, rounded down, and watts to 2.0.1 chargers),
+so that what is sent never adds up to more than the limit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from chargepoints.models import Connector
+from chargepoints.models import ConfigurationKey, Connector, DeviceModelVariable
 from smartcharging.allocation import Demand, allocate
 from smartcharging.models import (
     ChargingProfile,
@@ -159,6 +159,26 @@ def _demand(group: LoadGroup, session: Transaction) -> Demand:
     )
 
 
+def sends_amps(charger: Any) -> bool:
+    """Whether the charger takes its profiles in amps: what it says it
+    allows (1.6 ChargingScheduleAllowedChargingRateUnit, 2.0.1
+    SmartChargingCtrlr.RateUnit), else amps for 1.6 and watts for 2.0.1."""
+    if charger.ocpp_version == "1.6":
+        key = ConfigurationKey.objects.filter(
+            charge_point=charger, key="ChargingScheduleAllowedChargingRateUnit"
+        ).first()
+        allowed = {part.strip() for part in key.value.split(",")} if key else set()
+        return not ("Power" in allowed and "Current" not in allowed)
+    variable = DeviceModelVariable.objects.filter(
+        charge_point=charger,
+        component_name="SmartChargingCtrlr",
+        variable_name="RateUnit",
+        attribute_type="Actual",
+    ).first()
+    allowed = {part.strip() for part in variable.value.split(",")} if variable else set()
+    return "A" in allowed and "W" not in allowed
+
+
 def _in_amps(watts: Decimal) -> Decimal:
     return (watts / (NOMINAL_VOLTS * PHASES)).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
 
@@ -202,7 +222,7 @@ def load_group_rebalance(*, group_id: int, at: datetime) -> list[Any]:
                 shares[key].append((offset, watts))
     commands = []
     for session in sessions:
-        in_amps = session.charge_point.ocpp_version == "1.6"
+        in_amps = sends_amps(session.charge_point)
         profile = _profile_for(group, session)
         profile.stack_level = group.stack_level
         profile.start_schedule = at

@@ -337,3 +337,33 @@ async def test_a_capacity_signal_reaches_the_chargers_and_is_recorded_as_applied
         await eventually(lambda: told(2070), within=15)
     applied = await sync_to_async(lambda: GridSignal.objects.get().applied_at)()
     assert applied is not None
+
+
+@pytest.mark.parametrize(
+    ("version", "said", "amps"),
+    [
+        ("1.6", None, True),
+        ("1.6", "Current,Power", True),
+        ("1.6", "Power", False),
+        ("2.0.1", None, False),
+        ("2.0.1", "A,W", False),
+        ("2.0.1", "A", True),
+    ],
+)
+def test_profiles_go_in_the_unit_the_charger_allows(db, version, said, amps):
+    from chargepoints.models import ConfigurationKey, DeviceModelVariable
+    from smartcharging.load_management import sends_amps
+
+    charger = ChargePointFactory(id="CP-1", ocpp_version=version)
+    if said is not None and version == "1.6":
+        ConfigurationKey.objects.create(
+            charge_point=charger, key="ChargingScheduleAllowedChargingRateUnit", value=said
+        )
+    elif said is not None:
+        DeviceModelVariable.objects.create(
+            charge_point=charger,
+            component_name="SmartChargingCtrlr",
+            variable_name="RateUnit",
+            value=said,
+        )
+    assert sends_amps(charger) is amps
