@@ -9,6 +9,7 @@ thread of its own here, which runs its jobs one at a time, in order.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db import close_old_connections
 logger = logging.getLogger(__name__)
 
 _threads: dict[str, ThreadPoolExecutor] = {}
+_threads_made = threading.Lock()  # one thread per kind, so its jobs keep their order
 
 
 def _run(task: Any, args: tuple[Any, ...], failure: str) -> None:
@@ -37,9 +39,11 @@ def run_in_background(kind: str, task: Any, *args: Any, failure: str) -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         task.delay(*args)
         return
-    if kind not in _threads:
-        _threads[kind] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=kind)
-    _threads[kind].submit(_run, task, args, failure)
+    with _threads_made:
+        if kind not in _threads:
+            _threads[kind] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=kind)
+        thread = _threads[kind]
+    thread.submit(_run, task, args, failure)
 
 
 def background_work_done(timeout: float = 30) -> None:

@@ -28,15 +28,9 @@ def command(status: str, **fields) -> Command:
     return made
 
 
-def test_a_stranded_profile_command_fails_the_profile_too(db):
-    ChargePointFactory(id="CP-1")
-    sent = command(
-        CommandStatus.SENT,
-        action="SetChargingProfile",
-        request={"connectorId": 1, "csChargingProfiles": {"chargingProfileId": 5}},
-        sent_at=utc_now() - LONG_AGO,
-    )
-    profile = ChargingProfile.objects.create(
+def held_profile(sent_by: Command) -> ChargingProfile:
+    """Profile 5 of CP-1, on its way with ``sent_by``."""
+    return ChargingProfile.objects.create(
         charge_point_id="CP-1",
         profile_id=5,
         evse_id=1,
@@ -46,8 +40,19 @@ def test_a_stranded_profile_command_fails_the_profile_too(db):
         charging_rate_unit="A",
         periods=[{"start_period": 0, "limit": "16"}],
         status=ChargingProfileStatus.SENT,
-        command=sent,
+        command=sent_by,
     )
+
+
+def test_a_stranded_profile_command_fails_the_profile_too(db):
+    ChargePointFactory(id="CP-1")
+    sent = command(
+        CommandStatus.SENT,
+        action="SetChargingProfile",
+        request={"connectorId": 1, "csChargingProfiles": {"chargingProfileId": 5}},
+        sent_at=utc_now() - LONG_AGO,
+    )
+    profile = held_profile(sent)
     queued = command(CommandStatus.QUEUED)
     answered = command(CommandStatus.ANSWERED, sent_at=utc_now() - LONG_AGO)
     failed = commands_fail_stranded(
@@ -64,9 +69,15 @@ def test_a_stranded_profile_command_fails_the_profile_too(db):
     assert profile.status == ChargingProfileStatus.FAILED
 
 
-def test_held_commands_past_their_hold_expire_one_by_one(db):
+def test_held_commands_past_their_hold_expire_and_say_so_to_what_they_carried(db):
     ChargePointFactory(id="CP-1")
-    past = command(CommandStatus.HELD, hold_until=utc_now() - timedelta(seconds=1))
+    past = command(
+        CommandStatus.HELD,
+        action="SetChargingProfile",
+        request={"connectorId": 1, "csChargingProfiles": {"chargingProfileId": 5}},
+        hold_until=utc_now() - timedelta(seconds=1),
+    )
+    profile = held_profile(past)
     still = command(CommandStatus.HELD, hold_until=utc_now() + timedelta(minutes=5))
     assert commands_expire_held(at=utc_now()) == 1
     past.refresh_from_db()
@@ -74,3 +85,5 @@ def test_held_commands_past_their_hold_expire_one_by_one(db):
     assert (past.status, still.status) == (CommandStatus.EXPIRED, CommandStatus.HELD)
     assert past.finished_at is not None
     assert "did not reconnect" in past.error_description
+    profile.refresh_from_db()
+    assert profile.status == ChargingProfileStatus.FAILED

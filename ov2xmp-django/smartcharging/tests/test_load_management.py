@@ -80,26 +80,34 @@ def watts_sent(charger) -> Decimal | None:
     return Decimal(str(period["limit"])) * 230 * 3
 
 
+@sync_to_async
+def site_with(chargers: int) -> tuple[LoadGroup, APIClient]:
+    """A site of ``chargers`` chargers (CP-0 …) sharing 22,080 W, and a CPO manager."""
+    site = LocationFactory(time_zone="UTC")
+    for n in range(chargers):
+        ChargePointFactory(id=f"CP-{n}", location=site)
+    group = LoadGroup.objects.create(name="Depot", location=site, max_import_w=22080)
+    manager = APIClient()
+    manager.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
+    return group, manager
+
+
+async def connected(stack: AsyncExitStack, csms, count: int) -> list:
+    """The site's chargers, connected, accepting every profile."""
+    chargers = [
+        await stack.enter_async_context(answering_charger(csms.url, f"CP-{n}"))
+        for n in range(count)
+    ]
+    for charger in chargers:
+        charger.answers["SetChargingProfile"] = {"status": "Accepted"}
+    return chargers
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_sessions_share_the_sites_limit_as_they_come_and_go(csms):
-    @sync_to_async
-    def set_up():
-        site = LocationFactory(time_zone="UTC")
-        for n in range(6):
-            ChargePointFactory(id=f"CP-{n}", location=site)
-        group = LoadGroup.objects.create(name="Depot", location=site, max_import_w=22080)
-        manager = APIClient()
-        manager.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
-        return group, manager
-
-    group, manager = await set_up()
+    group, manager = await site_with(6)
     async with AsyncExitStack() as stack:
-        chargers = [
-            await stack.enter_async_context(answering_charger(csms.url, f"CP-{n}"))
-            for n in range(6)
-        ]
-        for charger in chargers:
-            charger.answers["SetChargingProfile"] = {"status": "Accepted"}
+        chargers = await connected(stack, csms, 6)
         sessions = {}
         for n, charger in enumerate(chargers):
             started = await charger.call(
@@ -286,24 +294,10 @@ def test_a_wrong_signal_is_refused_with_the_field_named(dso, fields, field):
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_capacity_signal_reaches_the_chargers_and_is_recorded_as_applied(csms):
-    @sync_to_async
-    def set_up():
-        site = LocationFactory(time_zone="UTC")
-        for n in range(2):
-            ChargePointFactory(id=f"CP-{n}", location=site)
-        group = LoadGroup.objects.create(name="Depot", location=site, max_import_w=22080)
-        client = APIClient()
-        client.force_authenticate(UserFactory(username="cpo", role=Role.CPO_MANAGER))
-        return group, client
-
-    group, client = await set_up()
+    group, client = await site_with(2)
     async with AsyncExitStack() as stack:
-        chargers = [
-            await stack.enter_async_context(answering_charger(csms.url, f"CP-{n}"))
-            for n in range(2)
-        ]
+        chargers = await connected(stack, csms, 2)
         for n, charger in enumerate(chargers):
-            charger.answers["SetChargingProfile"] = {"status": "Accepted"}
             await charger.call(
                 call.StartTransaction(
                     connector_id=1,
