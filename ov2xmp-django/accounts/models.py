@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from accounts.roles import Role
@@ -69,6 +69,13 @@ class Vehicle(models.Model):
     )
     battery_capacity_kwh = models.DecimalField(
         max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    charging_priority = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-9), MaxValueValidator(9)],
+        help_text="-9 (lowest) to 9 (highest) in a load group, before its token's; "
+        "applies to sessions whose token is this EVCC id (Autocharge).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -39,9 +39,9 @@ COMMAND_CATEGORIES: dict[str, str] = {
     "diagnose": "ask for diagnostics and logs",
     "firmware": "update and publish firmware",
     "security": "certificates and customer data",
-    "smart_charging": "set and clear charging profiles",
+    "smart_charging": "set and clear charging profiles, V2X and DER controls",
     "messages": "the messages chargers display to drivers",
-    "billing": "send the running cost to the charger",
+    "billing": "send the running cost and tariffs to the charger",
 }
 
 _CATEGORY_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -50,6 +50,9 @@ _CATEGORY_ACTIONS: dict[str, tuple[str, ...]] = {
         "GetChargingProfiles",
         "GetCompositeSchedule",
         "GetConfiguration",
+        "GetDERControl",
+        "GetPeriodicEventStream",
+        "GetTariffs",
         "GetInstalledCertificateIds",
         "GetLocalListVersion",
         "GetMonitoringReport",
@@ -69,11 +72,13 @@ _CATEGORY_ACTIONS: dict[str, tuple[str, ...]] = {
         "CancelReservation",
         "RemoteStartTransaction",
         "RemoteStopTransaction",
+        "RequestBatterySwap",
         "RequestStartTransaction",
         "RequestStopTransaction",
         "ReserveNow",
     ),
     "configure": (
+        "AdjustPeriodicEventStream",
         "ChangeConfiguration",
         "ClearVariableMonitoring",
         "DataTransfer",
@@ -92,9 +97,18 @@ _CATEGORY_ACTIONS: dict[str, tuple[str, ...]] = {
         "DeleteCertificate",
         "InstallCertificate",
     ),
-    "smart_charging": ("ClearChargingProfile", "SetChargingProfile"),
+    "smart_charging": (
+        "AFRRSignal",
+        "ClearChargingProfile",
+        "ClearDERControl",
+        "NotifyAllowedEnergyTransfer",
+        "SetChargingProfile",
+        "SetDERControl",
+        "UpdateDynamicSchedule",
+        "UsePriorityCharging",
+    ),
     "messages": ("ClearDisplayMessage", "GetDisplayMessages", "SetDisplayMessage"),
-    "billing": ("CostUpdated",),
+    "billing": ("ChangeTransactionTariff", "ClearTariffs", "CostUpdated", "SetDefaultTariff"),
 }
 
 ACTION_CATEGORIES: dict[str, str] = {

@@ -13,6 +13,7 @@ charge_point_id_validator = RegexValidator(
 class OcppVersion(models.TextChoices):
     V16 = "1.6", "OCPP 1.6J"
     V201 = "2.0.1", "OCPP 2.0.1"
+    V21 = "2.1", "OCPP 2.1"
 
 
 class RegistrationStatus(models.TextChoices):

@@ -22,11 +22,23 @@ from ocpp.messages import MessageType, get_validator
 
 OCPP16 = "1.6"
 OCPP201 = "2.0.1"
+OCPP21 = "2.1"
+VERSIONS = (OCPP16, OCPP201, OCPP21)
+# OCPP 2.1 extends 2.0.1: where 2.1 has nothing of its own, the 2.0.1 code
+# (handlers of answers, forms, translations) serves it.
+BASE_VERSION = {OCPP21: OCPP201}
 
 # The URL segment of each version (``/api/commands/<segment>/<Action>/``) and
 # the websocket subprotocol the charger speaks it with.
-URL_SEGMENTS = {OCPP16: "ocpp16", OCPP201: "ocpp201"}
-SUBPROTOCOLS = {OCPP16: "ocpp1.6", OCPP201: "ocpp2.0.1"}
+URL_SEGMENTS = {OCPP16: "ocpp16", OCPP201: "ocpp201", OCPP21: "ocpp21"}
+SUBPROTOCOLS = {OCPP16: "ocpp1.6", OCPP201: "ocpp2.0.1", OCPP21: "ocpp2.1"}
+
+
+def version_family(ocpp_version: str) -> tuple[str, ...]:
+    """The version, then the one whose code serves it where it has none."""
+    base = BASE_VERSION.get(ocpp_version)
+    return (ocpp_version, base) if base else (ocpp_version,)
+
 
 OCPP16_ACTIONS = (
     "CancelReservation",
@@ -99,6 +111,29 @@ OCPP201_ACTIONS = (
     "UnlockConnector",
     "UnpublishFirmware",
     "UpdateFirmware",
+)
+
+# 2.1 keeps every 2.0.1 command and adds these (V2X, DER, tariffs, streams).
+OCPP21_ACTIONS = tuple(
+    sorted(
+        (
+            *OCPP201_ACTIONS,
+            "AFRRSignal",
+            "AdjustPeriodicEventStream",
+            "ChangeTransactionTariff",
+            "ClearDERControl",
+            "ClearTariffs",
+            "GetDERControl",
+            "GetPeriodicEventStream",
+            "GetTariffs",
+            "NotifyAllowedEnergyTransfer",
+            "RequestBatterySwap",
+            "SetDERControl",
+            "SetDefaultTariff",
+            "UpdateDynamicSchedule",
+            "UsePriorityCharging",
+        )
+    )
 )
 
 # OCPP 1.6 schemas limit some numbers to one decimal (multipleOf 0.1), which
@@ -193,6 +228,7 @@ def openapi_schema(schema: dict[str, Any]) -> dict[str, Any]:
 def _build() -> dict[tuple[str, str], CommandSpec]:
     specs = [CommandSpec(OCPP16, action) for action in OCPP16_ACTIONS]
     specs += [CommandSpec(OCPP201, action) for action in OCPP201_ACTIONS]
+    specs += [CommandSpec(OCPP21, action) for action in OCPP21_ACTIONS]
     return {(spec.ocpp_version, spec.action): spec for spec in specs}
 
 

@@ -22,7 +22,7 @@ from chargepoints.security import (
     password_sent,
 )
 from chargepoints.services import variable_address
-from commands.catalog import OCPP16, OCPP201
+from commands.catalog import OCPP16, OCPP201, version_family
 from core.time import utc_now
 
 if TYPE_CHECKING:
@@ -58,8 +58,15 @@ def on_failure(*keys: tuple[str, str]) -> Callable[[FailureHandler], FailureHand
     return register
 
 
+def _handler(handlers: dict[tuple[str, str], Any], command: Command) -> Any:
+    for version in version_family(command.ocpp_version):
+        if (version, command.action) in handlers:
+            return handlers[(version, command.action)]
+    return None
+
+
 def apply_failure(command: Command) -> None:
-    handler = _FAILURE_HANDLERS.get((command.ocpp_version, command.action))
+    handler = _handler(_FAILURE_HANDLERS, command)
     if handler is None:
         return
     try:
@@ -77,7 +84,7 @@ def apply_failure(command: Command) -> None:
 def apply_result(command: Command) -> None:
     """Apply an answer to the domain. A failure here is logged and leaves the
     answer recorded: the charger did answer, whatever this code makes of it."""
-    handler = _HANDLERS.get((command.ocpp_version, command.action))
+    handler = _handler(_HANDLERS, command)
     if handler is None or not isinstance(command.response, dict):
         return
     try:

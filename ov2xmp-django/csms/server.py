@@ -40,6 +40,7 @@ from csms.charge_point import CsmsChargePoint, LoggedConnection, db
 from csms.commands import command_execute
 from csms.message_log import MessageLog
 from csms.v16.charge_point import ChargePoint16
+from csms.v21.charge_point import ChargePoint21
 from csms.v201.charge_point import ChargePoint201
 from updates import publisher as live_updates
 
@@ -50,6 +51,7 @@ CHARGE_POINT_ID = re.compile(CHARGE_POINT_ID_PATTERN)
 
 # Subprotocol → ChargePoint class, in the server's order of preference.
 CHARGE_POINT_CLASSES: dict[str, type[CsmsChargePoint]] = {
+    "ocpp2.1": ChargePoint21,
     "ocpp2.0.1": ChargePoint201,
     "ocpp1.6": ChargePoint16,
 }

@@ -1,4 +1,4 @@
-"""A simulated charger (OCPP 1.6J or 2.0.1): a real websocket client speaking
+"""A simulated charger (OCPP 1.6J, 2.0.1 or 2.1): a real websocket client speaking
 OCPP to a real CSMS. The tests use it, and so can a developer without a charger:
 
     async with simulated_charger("ws://127.0.0.1:9000/ws/ocpp/", "CP-1") as charger:
@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ocpp.v16 import ChargePoint as ChargePoint16Client
+from ocpp.v21 import ChargePoint as ChargePoint21Client
 from ocpp.v201 import ChargePoint as ChargePoint201Client
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -31,9 +32,16 @@ class SimulatedCharger201(ChargePoint201Client):
     websocket: ClientConnection
 
 
-SIMULATORS: dict[str, type[SimulatedCharger16] | type[SimulatedCharger201]] = {
+class SimulatedCharger21(ChargePoint21Client):
+    """The same for OCPP 2.1."""
+
+    websocket: ClientConnection
+
+
+SIMULATORS: dict[str, type[Any]] = {
     "ocpp1.6": SimulatedCharger16,
     "ocpp2.0.1": SimulatedCharger201,
+    "ocpp2.1": SimulatedCharger21,
 }
 
 

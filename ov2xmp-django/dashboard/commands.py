@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from commands.catalog import COMMANDS, OCPP16, OCPP201, CommandSpec
+from commands.catalog import COMMANDS, OCPP16, OCPP21, OCPP201, CommandSpec
 
 TEXT, INTEGER, CHOICE, KEYS = "text", "integer", "choice", "keys"
 
@@ -183,6 +183,10 @@ FORMS = {
         ),
     ),
 }
+
+
+# 2.1 keeps the 2.0.1 commands: the same forms, sent as 2.1 commands.
+FORMS[OCPP21] = _forms(OCPP21, *FORMS[OCPP201])
 
 
 def command_forms(ocpp_version: str) -> tuple[CommandForm, ...]:

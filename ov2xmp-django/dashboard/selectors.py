@@ -152,7 +152,7 @@ def charger_connectors(*, charge_point: ChargePoint) -> list[dict[str, Any]]:
 def charger_settings(*, charge_point: ChargePoint) -> QuerySet[Any]:
     """What the charger last reported of its configuration: 1.6 keys or 2.0.1
     device-model variables."""
-    if charge_point.ocpp_version == "2.0.1":
+    if charge_point.ocpp_version not in ("", "1.6"):
         return DeviceModelVariable.objects.filter(charge_point=charge_point).order_by(
             "component_name", "evse_id", "variable_name", "attribute_type"
         )

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 
 from chargepoints.models import ChargePoint, ConfigurationKey, DeviceModelVariable
-from commands.catalog import OCPP16, command_spec
+from commands.catalog import OCPP16, OCPP21, OCPP201, command_spec
 from commands.models import Command
 from commands.services import command_create, command_dispatch_queue
 from core.time import format_timestamp
@@ -46,9 +46,9 @@ logger = logging.getLogger(__name__)
 
 # The longest token each version carries (1.6 idTag: CiString20; 2.0.1
 # idToken: identifierString 36).
-MAX_TOKEN_LENGTH = {OCPP16: 20, "2.0.1": 36}
+MAX_TOKEN_LENGTH = {OCPP16: 20, OCPP201: 36, OCPP21: 36}
 # The list version field of SendLocalList.
-VERSION_FIELD = {OCPP16: "listVersion", "2.0.1": "versionNumber"}
+VERSION_FIELD = {OCPP16: "listVersion", OCPP201: "versionNumber", OCPP21: "versionNumber"}
 SEND_ANSWERS = {
     LocalListUpdateStatus.ACCEPTED,
     LocalListUpdateStatus.FAILED,

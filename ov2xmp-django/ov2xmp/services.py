@@ -86,7 +86,7 @@ def banner(
 ) -> str:
     lines = ["", "O-V2X-MP is running", f"  data:     {settings.DATA_DIR}"]
     if ocpp:
-        lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J, 2.0.1)")
+        lines.append(f"  chargers: {ocpp}<charger_id>   (OCPP 1.6J, 2.0.1, 2.1)")
     if ftp:
         lines.append(f"  uploads:  {ftp}   (FTP, per-request credentials)")
     if http_files:

@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from chargepoints.models import ConfigurationKey, Connector, DeviceModelVariable
 from smartcharging.allocation import Demand, allocate
 from smartcharging.models import (
+    ChargingNeeds,
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
@@ -34,7 +35,8 @@ from smartcharging.models import (
     LoadGroup,
 )
 from smartcharging.schedules import NOMINAL_VOLTS
-from transactions.models import Transaction, TransactionStatus
+from smartcharging.v2x import mode_fields, session_mode
+from transactions.models import PAUSED, Transaction, TransactionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -140,23 +142,80 @@ def load_groups_of(charge_point_id: str) -> QuerySet[LoadGroup]:
     ).distinct()
 
 
+# Phases of an AC energy transfer, to turn the EV's currents into power.
+TRANSFER_PHASES = {"AC_single_phase": 1, "AC_two_phase": 2}
+
+
+def ev_power_range(needs: ChargingNeeds) -> tuple[Decimal | None, Decimal | None]:
+    """The least and most power (W) the EV said it can charge with
+    (NotifyEVChargingNeeds; None: not said)."""
+    v2x = needs.v2x_charging_parameters or {}
+    if v2x.get("min_charge_power") is not None or v2x.get("max_charge_power") is not None:
+        return _watts(v2x.get("min_charge_power")), _watts(v2x.get("max_charge_power"))
+    ac = needs.ac_charging_parameters or {}
+    if ac:
+        per_amp = NOMINAL_VOLTS * TRANSFER_PHASES.get(needs.requested_energy_transfer, PHASES)
+        low, high = _watts(ac.get("ev_min_current")), _watts(ac.get("ev_max_current"))
+        return (
+            None if low is None else low * per_amp,
+            None if high is None else high * per_amp,
+        )
+    dc = needs.dc_charging_parameters or {}
+    return None, _watts(dc.get("ev_max_power"))
+
+
+def _watts(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
 def _demand(group: LoadGroup, session: Transaction) -> Demand:
-    connector = (
+    """What a session may get: between the group's minimum (or the EV's, if
+    higher) and the least of its connector's (else the group's) maximum and
+    the EV's (a paused EV: its minimum), at its vehicle's or token's priority."""
+    known = (
         Connector.objects.filter(
             evse__charge_point_id=session.charge_point_id, evse__evse_id=session.evse_id
         )
         .exclude(max_electric_power=None)
+        .values_list("max_electric_power", flat=True)
         .first()
     )
-    known = connector.max_electric_power if connector is not None else None
-    maximum = known if known is not None else group.session_maximum_w
-    priority = session.id_token.charging_priority if session.id_token else None
+    maximum = Decimal(known if known is not None else group.session_maximum_w)
+    minimum = Decimal(group.session_minimum_w)
+    needs = session.charging_needs.order_by("-received_at", "-id").first()
+    if needs is not None:
+        ev_minimum, ev_maximum = ev_power_range(needs)
+        if ev_maximum is not None:
+            maximum = min(maximum, ev_maximum)
+        if ev_minimum is not None:
+            minimum = max(minimum, ev_minimum)
+    if session.charging_state == PAUSED:
+        # Only its minimum, so that it can resume; the rest goes to the others.
+        maximum = min(maximum, minimum)
     return Demand(
         key=session.pk,
-        minimum_w=Decimal(group.session_minimum_w),
-        maximum_w=Decimal(maximum),
-        priority=priority or 0,
+        minimum_w=min(minimum, maximum),
+        maximum_w=maximum,
+        priority=_priority(session),
     )
+
+
+def _priority(session: Transaction) -> int:
+    """The vehicle's preference (a vehicle whose EVCC id is the session's
+    token, as with Autocharge), else the token's 2.0.1 charging priority."""
+    from accounts.models import Vehicle
+
+    if session.id_token_value:
+        preferred = (
+            Vehicle.objects.filter(evcc_id=session.id_token_value)
+            .exclude(charging_priority=None)
+            .values_list("charging_priority", flat=True)
+            .first()
+        )
+        if preferred is not None:
+            return preferred
+    token = session.id_token.charging_priority if session.id_token else None
+    return token or 0
 
 
 def sends_amps(charger: Any) -> bool:
@@ -228,12 +287,16 @@ def load_group_rebalance(*, group_id: int, at: datetime) -> list[Any]:
         profile.start_schedule = at
         profile.duration = int(HORIZON.total_seconds())
         profile.charging_rate_unit = ChargingRateUnit.AMPS if in_amps else ChargingRateUnit.WATTS
+        mode = session_mode(profile)  # an operator's V2X mode stays (smartcharging/v2x.py)
         profile.periods = [
-            {
-                "start_period": offset,
-                "limit": str(_in_amps(watts) if in_amps else watts),
-                "number_phases": PHASES,
-            }
+            mode_fields(
+                {
+                    "start_period": offset,
+                    "limit": str(_in_amps(watts) if in_amps else watts),
+                    "number_phases": PHASES,
+                },
+                mode,
+            )
             for offset, watts in shares[session.pk]
         ]
         profile.save()

@@ -29,6 +29,22 @@ class ChargingNeeds(models.Model):
     max_schedule_tuples = models.PositiveIntegerField(null=True, blank=True)
     ac_charging_parameters = models.JSONField(null=True, blank=True)
     dc_charging_parameters = models.JSONField(null=True, blank=True)
+    # OCPP 2.1, bidirectional charging.
+    v2x_charging_parameters = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="2.1: the EV's charge and discharge powers, currents and energies.",
+    )
+    control_mode = models.CharField(
+        max_length=20, blank=True, help_text="2.1: ScheduledControl or DynamicControl."
+    )
+    mobility_needs_mode = models.CharField(
+        max_length=20, blank=True, help_text="2.1: EVCC (the EV decides) or EVCC_SECC."
+    )
+    available_energy_transfer = models.JSONField(
+        default=list, blank=True, help_text="2.1: the energy transfer modes the EV offers."
+    )
+    der_charging_parameters = models.JSONField(null=True, blank=True)
     answered_status = models.CharField(max_length=16)
     received_at = models.DateTimeField(auto_now_add=True)
 

@@ -18,11 +18,15 @@ Pure functions of plain values, so that the rules can be tested as tables:
 * Limits in amps and watts are compared in the unit asked for, converted at
   the nominal 230 V per phase with the period's number of phases (3 when not
   given).
+* OCPP 2.1 (V2X): the session's profile (TxProfile, else TxDefaultProfile)
+  gives the operation mode, setpoint and discharge limit. An Idle period
+  limits to 0; a period without a limit (a setpoint mode) caps nothing; the
+  setpoint is held within the composite limit and the discharge limit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -39,12 +43,18 @@ DEFAULT_PHASES = 3
 RECURRENCE = {DAILY: timedelta(days=1), WEEKLY: timedelta(days=7)}
 
 
+IDLE = "Idle"
+
+
 @dataclass(frozen=True)
 class Period:
     start: int  # seconds from the schedule's start
-    limit: Decimal
+    limit: Decimal | None  # None: a 2.1 operation mode that needs none
     phases: int | None = None
     phase_to_use: int | None = None
+    operation_mode: str = ""  # 2.1; empty: ChargingOnly
+    setpoint: Decimal | None = None  # negative: discharge
+    discharge_limit: Decimal | None = None  # 0 or less
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,10 @@ class CompositePeriod:
     phases: int | None
     # Which profile sets the limit (None: none does).
     profile_id: int | None = None
+    # 2.1, from the session's profile.
+    operation_mode: str = ""
+    setpoint: Decimal | None = None
+    discharge_limit: Decimal | None = None
 
 
 @dataclass
@@ -116,14 +130,24 @@ def _period_at(
     return current
 
 
-def _in_unit(period: Period, from_unit: str, to_unit: str) -> Decimal:
-    """The period's limit in ``to_unit`` (a converted one to 0.1 A or 1 W)."""
+def _in_unit(value: Decimal, period: Period, from_unit: str, to_unit: str) -> Decimal:
+    """A rate of the period in ``to_unit`` (a converted one to 0.1 A or 1 W)."""
     if from_unit == to_unit:
-        return period.limit
+        return value
     phases = Decimal(period.phases or DEFAULT_PHASES)
     if to_unit == WATTS:
-        return (period.limit * NOMINAL_VOLTS * phases).quantize(Decimal(1))
-    return (period.limit / (NOMINAL_VOLTS * phases)).quantize(Decimal("0.1"))
+        return (value * NOMINAL_VOLTS * phases).quantize(Decimal(1))
+    return (value / (NOMINAL_VOLTS * phases)).quantize(Decimal("0.1"))
+
+
+def _limit(period: Period, from_unit: str, to_unit: str) -> Decimal | None:
+    if period.operation_mode == IDLE:
+        return Decimal(0)
+    return None if period.limit is None else _in_unit(period.limit, period, from_unit, to_unit)
+
+
+def _optional(value: Decimal | None, period: Period, from_unit: str, to_unit: str):
+    return None if value is None else _in_unit(value, period, from_unit, to_unit)
 
 
 def _prevailing(
@@ -145,32 +169,44 @@ def _limit_at(
     unit: str,
     session_start: datetime | None,
     window_start: datetime,
-) -> tuple[Decimal | None, int | None, int | None]:
+) -> CompositePeriod:
     def of(purpose: str, evse: int) -> list[Profile]:
         return [p for p in profiles if p.purpose == purpose and p.evse_id == evse]
 
+    offset = int((at - window_start).total_seconds())
     candidates: list[tuple[Profile, Period]] = []
     caps = [STATION_MAX, EXTERNAL]
     for purpose in caps:
         found = _prevailing(of(purpose, 0), at, session_start, window_start)
         if found:
             candidates.append(found)
+    session: tuple[Profile, Period] | None = None
     if evse_id:
         # The session's own limit: TxProfile, else TxDefaultProfile; the
         # EVSE's own before the charger-wide one.
         for purpose, evse in ((TX, evse_id), (TX_DEFAULT, evse_id), (TX_DEFAULT, 0)):
-            found = _prevailing(of(purpose, evse), at, session_start, window_start)
-            if found:
-                candidates.append(found)
+            session = _prevailing(of(purpose, evse), at, session_start, window_start)
+            if session:
+                candidates.append(session)
                 break
-    if not candidates:
-        return None, None, None
     limit, phases, profile_id = None, None, None
     for profile, period in candidates:
-        value = _in_unit(period, profile.unit, unit)
-        if limit is None or value < limit:
+        value = _limit(period, profile.unit, unit)
+        if value is not None and (limit is None or value < limit):
             limit, phases, profile_id = value, period.phases, profile.profile_id
-    return limit, phases, profile_id
+    if session is None:
+        return CompositePeriod(offset, limit, phases, profile_id)
+    profile, period = session
+    mode = period.operation_mode
+    discharge = _optional(period.discharge_limit, period, profile.unit, unit)
+    setpoint = _optional(period.setpoint, period, profile.unit, unit)
+    if setpoint is not None:
+        if limit is not None:
+            setpoint = min(setpoint, limit)
+        setpoint = max(setpoint, discharge if discharge is not None else setpoint)
+    if mode == IDLE:
+        setpoint, discharge = None, None
+    return CompositePeriod(offset, limit, phases, profile_id, mode, setpoint, discharge)
 
 
 def _boundaries(
@@ -220,7 +256,7 @@ def composite_schedule(
         moments |= _boundaries(profile, start, end, session_start)
     composite = Composite(start=start, duration=duration, unit=unit)
     for moment in sorted(moments):
-        limit, phases, profile_id = _limit_at(
+        period = _limit_at(
             profiles,
             evse_id=evse_id,
             at=moment,
@@ -228,13 +264,8 @@ def composite_schedule(
             session_start=session_start,
             window_start=start,
         )
-        offset = int((moment - start).total_seconds())
         last = composite.periods[-1] if composite.periods else None
-        if last is not None and (last.limit, last.phases, last.profile_id) == (
-            limit,
-            phases,
-            profile_id,
-        ):
+        if last is not None and replace(last, start=period.start) == period:
             continue
-        composite.periods.append(CompositePeriod(offset, limit, phases, profile_id))
+        composite.periods.append(period)
     return composite

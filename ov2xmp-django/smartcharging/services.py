@@ -4,7 +4,7 @@ OCPP handlers translate their payloads into these calls."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,17 +34,29 @@ class ReportedNeeds:
     max_schedule_tuples: int | None = None
     ac_charging_parameters: dict[str, Any] | None = None
     dc_charging_parameters: dict[str, Any] | None = None
+    v2x_charging_parameters: dict[str, Any] | None = None
+    control_mode: str = ""
+    mobility_needs_mode: str = ""
+    available_energy_transfer: list[str] = field(default_factory=list)
+    der_charging_parameters: dict[str, Any] | None = None
 
 
-def charging_needs_record(
-    *, charge_point_id: str, needs: ReportedNeeds, answered_status: str
-) -> ChargingNeeds:
+@transaction.atomic
+def charging_needs_record(*, charge_point_id: str, needs: ReportedNeeds) -> ChargingNeeds:
+    """Store an EV's needs. Within a load group they set the session's share
+    (its minimum and maximum power): the group is rebalanced and the needs
+    answered Accepted, since a schedule will come; elsewhere Rejected."""
+    from smartcharging.load_management import load_groups_of
+    from smartcharging.tasks import sessions_changed
+
+    session = transaction_active_on_evse(charge_point_id=charge_point_id, evse_id=needs.evse_id)
+    scheduled = session is not None and load_groups_of(charge_point_id).exists()
+    if scheduled:
+        transaction.on_commit(lambda: sessions_changed(charge_point_id))
     return ChargingNeeds.objects.create(
         charge_point_id=charge_point_id,
-        transaction=transaction_active_on_evse(
-            charge_point_id=charge_point_id, evse_id=needs.evse_id
-        ),
-        answered_status=answered_status,
+        transaction=session,
+        answered_status="Accepted" if scheduled else "Rejected",
         **asdict(needs),
     )
 

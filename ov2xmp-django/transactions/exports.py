@@ -17,6 +17,13 @@ def _energy_wh(row: Mapping[str, Any]) -> Any:
     return end - row["meter_start_wh"]
 
 
+def _energy_exported_wh(row: Mapping[str, Any]) -> Any:
+    """As Transaction.energy_exported_wh."""
+    if row["export_last_wh"] is None or row["export_start_wh"] is None:
+        return None
+    return row["export_last_wh"] - row["export_start_wh"]
+
+
 def _value(row: Mapping[str, Any]) -> Any:
     value = row["numeric_value"]
     return None if value is None else plain_decimal(value)
@@ -51,6 +58,15 @@ SESSION_COLUMNS = [
         places=3,
         needs=("meter_start_wh", "meter_stop_wh", "meter_last_wh"),
     ),
+    # Bidirectional (V2X) sessions: what the EV gave back, and its mode.
+    Column(
+        "energy_exported_wh",
+        "decimal",
+        _energy_exported_wh,
+        places=3,
+        needs=("export_start_wh", "export_last_wh"),
+    ),
+    Column("operation_mode", "text", "operation_mode"),
     Column("reservation_id", "integer", "reservation_id"),
     Column("remote_start_id", "integer", "remote_start_id"),
 ]

@@ -6,13 +6,26 @@ from django.db.models import Q
 from chargepoints.models import ChargePoint, OcppVersion
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+# Energy the EV gave back (V2X), and the power flowing each way.
+EXPORT_REGISTER = "Energy.Active.Export.Register"
+POWER_IMPORT = "Power.Active.Import"
+POWER_EXPORT = "Power.Active.Export"
+# The 2.0.1 charging state of a car that stopped drawing power by itself.
+PAUSED = "SuspendedEV"
 # The energy register's units (OCPP's default is Wh).
 WH_PER_UNIT = {"Wh": Decimal(1), "kWh": Decimal(1000)}
+W_PER_UNIT = {"W": Decimal(1), "kW": Decimal(1000)}
 
 
 def energy_in_wh(value: Decimal, unit: str) -> Decimal | None:
     """An energy reading in Wh; None for a unit that is not one of energy."""
     factor = WH_PER_UNIT.get(unit or "Wh")
+    return None if factor is None else value * factor
+
+
+def power_in_w(value: Decimal, unit: str) -> Decimal | None:
+    """A power reading in W; None for a unit that is not one of power."""
+    factor = W_PER_UNIT.get(unit or "W")
     return None if factor is None else value * factor
 
 
@@ -68,6 +81,44 @@ class Transaction(models.Model):
         help_text="Latest energy register reading, while the session runs and after.",
     )
     meter_last_at = models.DateTimeField(null=True, blank=True)
+    # Bidirectional (V2X) sessions: what flowed back, and the power each way.
+    export_start_wh = models.DecimalField(
+        max_digits=20,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Lowest export register reading of the session (Energy.Active.Export.Register).",
+    )
+    export_last_wh = models.DecimalField(
+        max_digits=20,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Latest export register reading.",
+    )
+    power_import_w = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Latest power drawn from the grid (Power.Active.Import).",
+    )
+    power_export_w = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Latest power given back to the grid (Power.Active.Export).",
+    )
+    flow_last_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the export register or power was last read."
+    )
+    operation_mode = models.CharField(
+        max_length=24,
+        blank=True,
+        help_text="OCPP 2.1: the V2X operation mode the charger reports (ChargingOnly, "
+        "CentralSetpoint, Idle …).",
+    )
 
     # OCPP 2.0.1 reports these with each TransactionEvent.
     charging_state = models.CharField(max_length=16, blank=True)
@@ -103,6 +154,13 @@ class Transaction(models.Model):
         if end is None or self.meter_start_wh is None:
             return None
         return end - self.meter_start_wh
+
+    @property
+    def energy_exported_wh(self):
+        """Energy the EV gave back so far (V2X), in Wh; None if never reported."""
+        if self.export_last_wh is None or self.export_start_wh is None:
+            return None
+        return self.export_last_wh - self.export_start_wh
 
 
 class TransactionEvent(models.Model):

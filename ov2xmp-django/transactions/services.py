@@ -20,11 +20,16 @@ from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
 from transactions.models import (
     ENERGY_REGISTER,
+    EXPORT_REGISTER,
+    PAUSED,
+    POWER_EXPORT,
+    POWER_IMPORT,
     MeterValue,
     Transaction,
     TransactionEvent,
     TransactionStatus,
     energy_in_wh,
+    power_in_w,
 )
 from updates.events import meter_values_event, transaction_event
 from updates.services import events_publish
@@ -82,6 +87,8 @@ class TransactionEventData:
     remote_start_id: int | None = None
     reservation_id: int | None = None
     readings: list[MeterReading] = field(default_factory=list)
+    ocpp_version: str = "2.0.1"
+    operation_mode: str = ""  # 2.1
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,21 @@ def _numeric(sample: SampledValue) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+# Measurand → (session field, conversion) for the flows a V2X session reports.
+FLOW_FIELDS = {
+    EXPORT_REGISTER: ("export_last_wh", energy_in_wh),
+    POWER_IMPORT: ("power_import_w", power_in_w),
+    POWER_EXPORT: ("power_export_w", power_in_w),
+}
+FLOW_COLUMNS = [
+    "export_start_wh",
+    "export_last_wh",
+    "power_import_w",
+    "power_export_w",
+    "flow_last_at",
+]
 
 
 def _register_wh(sample: SampledValue) -> Decimal | None:
@@ -185,16 +207,22 @@ def transaction_start(
     return TransactionStarted(transaction=started, authorization=authorization)
 
 
-def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> None:
-    # Billing and load management build on transactions, not the reverse.
-    from billing.tasks import session_ended
+def _on_sessions_changed(charge_point_id: str) -> None:
+    # Load management builds on transactions, not the reverse.
     from smartcharging.tasks import sessions_changed
 
-    session_id, charge_point_id = session.pk, session.charge_point_id
+    db_transaction.on_commit(lambda: sessions_changed(charge_point_id))
+
+
+def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> None:
+    # Billing builds on transactions, not the reverse.
+    from billing.tasks import session_ended
+
+    session_id = session.pk
     if kind == "transaction.ended":
         db_transaction.on_commit(lambda: session_ended(session_id))
     if kind in ("transaction.started", "transaction.ended"):
-        db_transaction.on_commit(lambda: sessions_changed(charge_point_id))
+        _on_sessions_changed(session.charge_point_id)
     events_publish(
         events=[
             transaction_event(
@@ -457,24 +485,54 @@ def _not_yet_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return fresh
 
 
+def _flow(sample: SampledValue) -> tuple[str, Decimal] | None:
+    """(session field, value) for a whole-meter export register or power sample."""
+    target = FLOW_FIELDS.get(sample.measurand)
+    if target is None or sample.phase:
+        return None
+    field_name, in_unit = target
+    number = _numeric(sample)
+    value = None if number is None else in_unit(number, sample.unit)
+    return None if value is None else (field_name, value)
+
+
 def _advance_last_readings(readings_of: list[tuple[Transaction, list[MeterReading]]]) -> None:
-    """Move each session's last energy reading forward (never back: readings
-    may arrive out of order), in one statement."""
+    """Move each session's last readings forward (never back: readings may
+    arrive out of order), in one statement: the import register, and for V2X
+    the export register and the power each way."""
     changed: dict[int, Transaction] = {}
+    flows = False
     for session, readings in readings_of:
         for reading in readings:
+            flow_is_newest = (
+                session.flow_last_at is None or session.flow_last_at <= reading.timestamp
+            )
             for sample in reading.sampled_values:
                 wh = _register_wh(sample)
-                if wh is None:
+                if wh is not None:
+                    if session.meter_last_at is None or session.meter_last_at <= reading.timestamp:
+                        session.meter_last_wh, session.meter_last_at = wh, reading.timestamp
+                        changed[session.pk] = session
                     continue
-                if session.meter_last_at is None or session.meter_last_at <= reading.timestamp:
-                    session.meter_last_wh, session.meter_last_at = wh, reading.timestamp
-                    changed[session.pk] = session
+                flow = _flow(sample)
+                if flow is None:
+                    continue
+                field_name, value = flow
+                if field_name == "export_last_wh" and (
+                    session.export_start_wh is None or value < session.export_start_wh
+                ):
+                    session.export_start_wh = value  # a register only grows
+                if flow_is_newest:
+                    setattr(session, field_name, value)
+                    session.flow_last_at = reading.timestamp
+                changed[session.pk] = session
+                flows = True
     if changed:
         now = utc_now()
         for session in changed.values():
             session.updated_at = now
-        update_each(Transaction, changed.values(), ["meter_last_wh", "meter_last_at", "updated_at"])
+        fields = ["meter_last_wh", "meter_last_at", "updated_at"]
+        update_each(Transaction, changed.values(), fields + FLOW_COLUMNS if flows else fields)
 
 
 def _first_register_wh(readings: list[MeterReading]) -> Decimal | None:
@@ -504,7 +562,7 @@ def transaction_event_record(
     if session is None:
         started = transaction_start(
             charge_point_id=charge_point_id,
-            ocpp_version="2.0.1",
+            ocpp_version=event.ocpp_version,
             evse_id=event.evse_id or 0,
             connector_id=event.connector_id,
             id_token_value=event.id_token_value,
@@ -626,7 +684,14 @@ def _apply_event(
     if session.last_seq_no is None or event.seq_no > session.last_seq_no:
         session.last_seq_no = event.seq_no
         if event.charging_state:
+            if PAUSED in (session.charging_state, event.charging_state) and (
+                session.charging_state != event.charging_state
+            ):
+                # A car that pauses or resumes changes what its site can share.
+                _on_sessions_changed(session.charge_point_id)
             session.charging_state = event.charging_state
+        if event.operation_mode:
+            session.operation_mode = event.operation_mode
 
     if event.event_type == "Ended" and session.status != TransactionStatus.ENDED:
         session.status = TransactionStatus.ENDED

@@ -144,6 +144,7 @@ class VehicleSerializer(serializers.ModelSerializer):
             "license_plate",
             "evcc_id",
             "battery_capacity_kwh",
+            "charging_priority",
             "created_at",
         ]
         read_only_fields = ["created_at"]

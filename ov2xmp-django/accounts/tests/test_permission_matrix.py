@@ -50,6 +50,11 @@ ACTIONS = {
     ("export-cdrs", "get"): {"billing.view_cdr"},
     ("export-sessions", "get"): {"transactions.view_transaction"},
     ("export-meter-values", "get"): {"transactions.view_metervalue"},
+    ("transaction-operation-mode", "post"): {
+        "smartcharging.add_chargingprofile",
+        "smartcharging.change_chargingprofile",
+        "commands.send_smart_charging",
+    },
     ("chargepoint-composite-schedule", "get"): {"smartcharging.view_chargingprofile"},
     ("chargepoint-composite-schedule", "post"): {
         "smartcharging.view_chargingprofile",

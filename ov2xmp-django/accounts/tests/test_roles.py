@@ -21,7 +21,7 @@ from accounts.roles import (
 from accounts.scoping import SCOPES
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_permission_matrix import api_endpoints
-from commands.catalog import OCPP16_ACTIONS, OCPP201_ACTIONS
+from commands.catalog import OCPP16_ACTIONS, OCPP21_ACTIONS
 
 ROLES_DOC = Path(__file__).resolve().parents[3] / "docs" / "roles.md"
 
@@ -43,8 +43,8 @@ def test_every_role_has_permissions_and_the_platform_manager_all():
     assert role_permissions("no-such-role") == frozenset()
 
 
-def test_every_command_of_both_versions_has_exactly_one_category():
-    actions = set(OCPP16_ACTIONS) | set(OCPP201_ACTIONS)
+def test_every_command_of_every_version_has_exactly_one_category():
+    actions = set(OCPP16_ACTIONS) | set(OCPP21_ACTIONS)
     assert set(ACTION_CATEGORIES) == actions
     listed = [action for group in _CATEGORY_ACTIONS.values() for action in group]
     assert len(listed) == len(set(listed))

@@ -12,9 +12,14 @@ from typing import Any
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
 from ocpp.v16 import call as call16
 
-from commands.catalog import OCPP16, OCPP201, SUBPROTOCOLS, command_spec
+from commands.catalog import OCPP16, OCPP21, OCPP201, SUBPROTOCOLS, command_spec
 from commands.tests.examples import example_answer
-from csms.simulator import SimulatedCharger16, SimulatedCharger201, simulated_charger
+from csms.simulator import (
+    SimulatedCharger16,
+    SimulatedCharger21,
+    SimulatedCharger201,
+    simulated_charger,
+)
 from csms.tests.helpers import boot_201
 
 # An answer: a payload, a callable building one from the request payload, or
@@ -87,9 +92,14 @@ class AnsweringCharger201(AnsweringMixin, SimulatedCharger201):
     ocpp_version = OCPP201
 
 
+class AnsweringCharger21(AnsweringMixin, SimulatedCharger21):
+    ocpp_version = OCPP21
+
+
 ANSWERING = {
     SUBPROTOCOLS[OCPP16]: AnsweringCharger16,
     SUBPROTOCOLS[OCPP201]: AnsweringCharger201,
+    SUBPROTOCOLS[OCPP21]: AnsweringCharger21,
 }
 
 

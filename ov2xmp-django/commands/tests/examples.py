@@ -31,7 +31,8 @@ def example(schema: dict[str, Any]) -> Any:
     if kind == "integer":
         return int(schema.get("minimum", 1))
     if kind == "number":
-        return float(schema.get("minimum", 1))
+        # 2.1's discharge limits are at most 0.
+        return float(schema.get("minimum", min(1, schema.get("maximum", 1))))
     if kind == "boolean":
         return True
     return {}

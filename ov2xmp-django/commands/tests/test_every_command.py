@@ -1,4 +1,4 @@
-"""Every command of both versions, through the API, the task and the csms, to
+"""Every command of every version, through the API, the task and the csms, to
 a real websocket client that answers it; the charger must receive exactly the
 payload the API was given, and the API must return exactly its answer."""
 
@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from commands.catalog import COMMANDS, OCPP16, OCPP201, SUBPROTOCOLS
+from commands.catalog import COMMANDS, OCPP16, OCPP21, OCPP201, SUBPROTOCOLS
 from commands.models import Command, CommandStatus
 from commands.tests.examples import example_answer, example_request
 
 
-@pytest.mark.parametrize("version", [OCPP16, OCPP201])
+@pytest.mark.parametrize("version", [OCPP16, OCPP201, OCPP21])
 async def test_every_command_reaches_the_charger_and_its_answer_comes_back(
     csms, connect, send, version
 ):
@@ -31,4 +31,4 @@ async def test_every_command_reaches_the_charger_and_its_answer_comes_back(
                 failures.append(f"{spec.action}: the charger received {received}")
     assert not failures, "\n".join(failures)
     assert await Command.objects.filter(status=CommandStatus.ANSWERED).acount() == len(specs)
-    assert len(specs) == {OCPP16: 26, OCPP201: 40}[version]
+    assert len(specs) == {OCPP16: 26, OCPP201: 40, OCPP21: 54}[version]

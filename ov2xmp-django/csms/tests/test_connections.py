@@ -39,9 +39,19 @@ async def test_without_a_supported_subprotocol_the_socket_is_closed_with_a_reaso
     assert not await ChargePoint.objects.filter(id="CP-PROTO").aexists()
 
 
-async def test_a_charger_offering_several_versions_gets_one_it_supports(csms):
-    async with connect(csms.url + "CP-MULTI", subprotocols=["ocpp2.1", "ocpp1.6"]) as websocket:
-        assert websocket.subprotocol == "ocpp1.6"
+@pytest.mark.parametrize(
+    ("offered", "chosen"),
+    [
+        (["ocpp0.9", "ocpp1.6"], "ocpp1.6"),
+        (["ocpp1.6", "ocpp2.0.1"], "ocpp2.0.1"),
+        (["ocpp1.6", "ocpp2.0.1", "ocpp2.1"], "ocpp2.1"),
+    ],
+)
+async def test_a_charger_offering_several_versions_gets_the_newest_it_supports(
+    csms, offered, chosen
+):
+    async with connect(csms.url + "CP-MULTI", subprotocols=offered) as websocket:
+        assert websocket.subprotocol == chosen
 
 
 @pytest.mark.parametrize(

@@ -55,13 +55,12 @@ from transactions.services import (
     transaction_event_record,
 )
 
-# Until the platform computes charging schedules (the smart-charging issue), an
-# EV's needs are stored and answered Rejected, which the spec defines as "no
-# schedule will come": the EV then charges by its own and the charger's limits.
-CHARGING_NEEDS_ANSWER = NotifyEVChargingNeedsStatusEnumType.rejected
-CHARGING_NEEDS_REASON = StatusInfoType(
+# A charger outside every load group gets no schedule from the platform:
+# Rejected, which the spec defines as "no schedule will come"; the EV then
+# charges by its own and the charger's limits.
+NO_SCHEDULE = StatusInfoType(
     reason_code="NoSchedule",
-    additional_info="Needs stored; this CSMS does not compute charging schedules yet.",
+    additional_info="Needs stored; no load group limits this charger, so no schedule will come.",
 )
 
 
@@ -147,6 +146,8 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
             remote_start_id=transaction_info.get("remote_start_id"),
             reservation_id=reservation_id,
             readings=meter_readings(meter_value or []),
+            ocpp_version=self.ocpp_version,
+            operation_mode=transaction_info.get("operation_mode", ""),
         )
         recorded = await db(transaction_event_record)(charge_point_id=self.id, event=event)
         info = id_token_info(recorded.authorization) if recorded.authorization else None
@@ -320,12 +321,18 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
             max_schedule_tuples=max_schedule_tuples,
             ac_charging_parameters=charging_needs.get("ac_charging_parameters"),
             dc_charging_parameters=charging_needs.get("dc_charging_parameters"),
+            # 2.1 (bidirectional charging); absent from 2.0.1.
+            v2x_charging_parameters=charging_needs.get("v2x_charging_parameters"),
+            control_mode=charging_needs.get("control_mode", ""),
+            mobility_needs_mode=charging_needs.get("mobility_needs_mode", ""),
+            available_energy_transfer=charging_needs.get("available_energy_transfer") or [],
+            der_charging_parameters=charging_needs.get("der_charging_parameters"),
         )
-        await db(charging_needs_record)(
-            charge_point_id=self.id, needs=needs, answered_status=CHARGING_NEEDS_ANSWER
-        )
+        recorded = await db(charging_needs_record)(charge_point_id=self.id, needs=needs)
+        if recorded.answered_status == NotifyEVChargingNeedsStatusEnumType.accepted:
+            return call_result.NotifyEVChargingNeeds(status=recorded.answered_status)
         return call_result.NotifyEVChargingNeeds(
-            status=CHARGING_NEEDS_ANSWER, status_info=CHARGING_NEEDS_REASON
+            status=recorded.answered_status, status_info=NO_SCHEDULE
         )
 
     @on(Action.notify_ev_charging_schedule)

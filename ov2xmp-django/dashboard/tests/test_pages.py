@@ -433,6 +433,25 @@ def test_the_session_page_charts_power_over_phases_and_energy_in_watts(browser):
     assert "Cost so far no tariff applies" in text(summary)
 
 
+def test_a_v2x_session_shows_its_mode_and_the_energy_and_power_each_way(browser):
+    plain = TransactionFactory(charge_point__id="CP-1")
+    assert "Given back" not in text(browser.get(f"/sessions/{plain.pk}/?fragment=summary"))
+    session = TransactionFactory(
+        charge_point__id="CP-2",
+        ocpp_version="2.1",
+        operation_mode="CentralSetpoint",
+        export_start_wh=Decimal(200),
+        export_last_wh=Decimal(1700),
+        power_import_w=Decimal(0),
+        power_export_w=Decimal(5000),
+        flow_last_at=NOW,
+    )
+    summary = text(browser.get(f"/sessions/{session.pk}/?fragment=summary"))
+    assert "CentralSetpoint" in summary
+    assert "Given back (V2X) 1.50 kWh" in summary
+    assert "Power in / out 0 / 5000 W" in summary
+
+
 def test_the_overview_maps_the_locations_with_coordinates(browser):
     from locations.tests.factories import LocationFactory
 

@@ -206,7 +206,7 @@ class FirmwareUpdateCreateSerializer(serializers.Serializer):
         image = attrs["firmware"]
         charge_point = attrs["charge_point"]
         needs_signature = attrs["signed"] or (
-            charge_point.ocpp_version == "2.0.1" and image.signing_certificate
+            charge_point.ocpp_version not in ("", "1.6") and image.signing_certificate
         )
         if needs_signature and not (image.signing_certificate and image.signature):
             raise serializers.ValidationError(

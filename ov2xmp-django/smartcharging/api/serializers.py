@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from chargepoints.api.validation import known_charger
+from commands.api.serializers import WaitSerializer
 from smartcharging.load_management import daily_limits_errors
 from smartcharging.models import (
     ChargingLimit,
@@ -21,6 +22,7 @@ from smartcharging.models import (
 )
 from smartcharging.profiles import OCPP16, profile_errors
 from smartcharging.services import charging_profile_conflict
+from smartcharging.v2x import SWITCHABLE_MODES
 
 CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
@@ -38,6 +40,11 @@ class ChargingNeedsSerializer(serializers.ModelSerializer):
             "max_schedule_tuples",
             "ac_charging_parameters",
             "dc_charging_parameters",
+            "v2x_charging_parameters",
+            "control_mode",
+            "mobility_needs_mode",
+            "available_energy_transfer",
+            "der_charging_parameters",
             "answered_status",
             "received_at",
         ]
@@ -257,4 +264,44 @@ class GridSignalSerializer(serializers.ModelSerializer):
                 errors["max_import_w"] = "Only for a capacity signal."
         if errors:
             raise serializers.ValidationError(errors)
+        return attrs
+
+
+class OperationModeSerializer(WaitSerializer):
+    """Switch a session on an OCPP 2.1 charger to a V2X operation mode."""
+
+    operation_mode = serializers.ChoiceField(choices=SWITCHABLE_MODES)
+    setpoint_w = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        required=False,
+        allow_null=True,
+        help_text="CentralSetpoint: the power to follow, W; negative discharges the EV.",
+    )
+    discharge_limit_w = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        max_value=0,
+        required=False,
+        allow_null=True,
+        help_text="The most the EV may discharge, W (0 or less).",
+    )
+    limit_w = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="The most the EV may charge, W (default: the connector's maximum). "
+        "Ignored in a load group, whose share is the limit.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        mode = attrs["operation_mode"]
+        if mode == "CentralSetpoint" and attrs.get("setpoint_w") is None:
+            raise serializers.ValidationError({"setpoint_w": "CentralSetpoint needs a setpoint."})
+        if mode in ("ChargingOnly", "Idle"):
+            for name in ("setpoint_w", "discharge_limit_w"):
+                if attrs.get(name) is not None:
+                    raise serializers.ValidationError({name: f"Not in {mode}."})
         return attrs

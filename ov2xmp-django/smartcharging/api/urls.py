@@ -9,6 +9,7 @@ from smartcharging.api.views import (
     EvChargingScheduleViewSet,
     GridSignalViewSet,
     LoadGroupViewSet,
+    OperationModeView,
     ReportedChargingProfileViewSet,
 )
 
@@ -27,6 +28,11 @@ urlpatterns = [
         "chargepoints/<str:charge_point_id>/composite-schedule/",
         CompositeScheduleView.as_view(),
         name="chargepoint-composite-schedule",
+    ),
+    path(
+        "transactions/<int:pk>/operation-mode/",
+        OperationModeView.as_view(),
+        name="transaction-operation-mode",
     ),
     *router.urls,
 ]

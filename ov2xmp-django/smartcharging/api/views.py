@@ -37,6 +37,7 @@ from smartcharging.api.serializers import (
     EvChargingScheduleSerializer,
     GridSignalSerializer,
     LoadGroupSerializer,
+    OperationModeSerializer,
     ReportedChargingProfileSerializer,
 )
 from smartcharging.load_management import grid_signal_receive, load_group_rebalance
@@ -51,6 +52,7 @@ from smartcharging.models import (
     ReportedChargingProfile,
 )
 from smartcharging.profiles import composite_request, reported_composite
+from smartcharging.schedules import CompositePeriod
 from smartcharging.selectors import expected_composite
 from smartcharging.services import (
     ProfileNotSendable,
@@ -59,6 +61,8 @@ from smartcharging.services import (
     charging_profile_send,
 )
 from smartcharging.tasks import load_group_changed
+from smartcharging.v2x import ModeNotSwitchable, transaction_operation_mode_switch
+from transactions.models import Transaction
 
 
 class ChargingNeedsViewSet(viewsets.ReadOnlyModelViewSet):
@@ -159,6 +163,17 @@ class ChargingProfileViewSet(viewsets.ModelViewSet):
         return self._deliver(request, charging_profile_clear)
 
 
+def _v2x(period: CompositePeriod) -> dict[str, Any]:
+    """A composite period's OCPP 2.1 fields, where a profile gave them."""
+    if not period.operation_mode:
+        return {}
+    return {
+        "operation_mode": period.operation_mode,
+        "setpoint": None if period.setpoint is None else str(period.setpoint),
+        "discharge_limit": None if period.discharge_limit is None else str(period.discharge_limit),
+    }
+
+
 class CompositeScheduleView(GenericAPIView):
     """``/api/chargepoints/<id>/composite-schedule/``: the limit an EVSE (or
     the whole charger, ``evse_id`` 0) will apply, computed from the profiles
@@ -227,6 +242,7 @@ class CompositeScheduleView(GenericAPIView):
                         "limit": None if period.limit is None else str(period.limit),
                         "number_phases": period.phases,
                         "profile_id": period.profile_id,
+                        **_v2x(period),
                     }
                     for period in composite.periods
                 ],
@@ -303,3 +319,57 @@ class GridSignalViewSet(
         )
         body = self.get_serializer(signal).data
         return Response(body, status=HTTPStatus.CREATED if changed else HTTPStatus.OK)
+
+
+class OperationModeView(GenericAPIView):
+    """``POST /api/transactions/<id>/operation-mode/``: switch a session on an
+    OCPP 2.1 charger to a V2X operation mode (ChargingOnly, CentralSetpoint,
+    Idle …) with a TxProfile; 200 with the charger's answer. The mode the
+    charger then runs in shows in the session's ``operation_mode``."""
+
+    queryset = Transaction.objects.select_related("charge_point")
+    serializer_class = OperationModeSerializer
+
+    def get_permissions(self) -> list[Any]:
+        return [
+            requires(
+                "smartcharging.add_chargingprofile",
+                "smartcharging.change_chargingprofile",
+                "commands.send_smart_charging",
+            )()
+        ]
+
+    @extend_schema(request=OperationModeSerializer, responses={200: ChargingProfileSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        session = self.get_object()
+        options = OperationModeSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        data = options.validated_data
+        try:
+            profile, command = transaction_operation_mode_switch(
+                transaction=session,
+                mode=data["operation_mode"],
+                setpoint_w=data.get("setpoint_w"),
+                discharge_limit_w=data.get("discharge_limit_w"),
+                limit_w=data.get("limit_w"),
+                created_by=request.user,
+                at=utc_now(),
+            )
+        except ModeNotSwitchable as error:
+            raise serializers.ValidationError(error.errors) from error
+        enqueue(command)
+        command = await_outcome(command, data["wait"])
+        profile.refresh_from_db()
+        session.refresh_from_db()
+        body = ChargingProfileSerializer(profile, context={"request": request}).data
+        return Response(
+            {
+                "transaction": session.pk,
+                "requested_operation_mode": data["operation_mode"],
+                "operation_mode": session.operation_mode,
+                "profile": body,
+                "answer": command.response,
+                "command_status": command.status,
+            },
+            status=OUTCOME_STATUS.get(command.status, HTTPStatus.ACCEPTED),  # type: ignore[call-overload]
+        )

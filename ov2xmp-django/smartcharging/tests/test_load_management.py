@@ -361,3 +361,36 @@ def test_profiles_go_in_the_unit_the_charger_allows(db, version, said, amps):
             value=said,
         )
     assert sends_amps(charger) is amps
+
+
+def test_a_vehicles_preference_comes_before_its_tokens_priority(db):
+    from accounts.models import Vehicle
+    from accounts.tests.factories import UserFactory
+    from smartcharging.load_management import load_group_rebalance
+    from smartcharging.models import ChargingProfile
+    from transactions.tests.factories import TransactionFactory
+
+    site = LocationFactory(time_zone="UTC")
+    group = LoadGroup.objects.create(name="Depot", location=site, max_import_w=10000)
+    for name, token in (("CP-A", "AA:BB:CC:00:11:22"), ("CP-B", "TAG-B")):
+        TransactionFactory(
+            charge_point=ChargePointFactory(id=name, location=site, ocpp_version="2.0.1"),
+            ocpp_version="2.0.1",
+            id_token_value=token,
+        )
+
+    def shares() -> dict[str, Decimal]:
+        load_group_rebalance(group_id=group.pk, at=datetime(2026, 6, 1, tzinfo=UTC))
+        return {
+            profile.charge_point_id: Decimal(profile.periods[0]["limit"])
+            for profile in ChargingProfile.objects.filter(load_group=group)
+        }
+
+    assert shares() == {"CP-A": 5000, "CP-B": 5000}
+    # Autocharge: the token is the car's EVCC id, and its owner prefers it.
+    Vehicle.objects.create(
+        owner=UserFactory(), name="Van", evcc_id="AA:BB:CC:00:11:22", charging_priority=9
+    )
+    preferred = shares()
+    assert preferred["CP-A"] > preferred["CP-B"] >= 1380
+    assert sum(preferred.values()) <= 10000

@@ -33,6 +33,11 @@ def make(charger=None, **fields) -> ChargingProfile:
     return ChargingProfile(**values)
 
 
+def V2X(**fields) -> dict:
+    """A first period with OCPP 2.1 fields."""
+    return {"start_period": 0, **fields}
+
+
 WRONG = [
     ({"purpose": "ChargingStationMaxProfile"}, "2.0.1", "evse_id"),
     ({"purpose": "ChargingStationExternalConstraints", "evse_id": 0}, "1.6", "purpose"),
@@ -71,6 +76,51 @@ WRONG = [
     ),
     ({"periods": [{"start_period": 0, "limit": 16, "max": 3}]}, "2.0.1", "periods"),
     ({"periods": [{"start_period": -5, "limit": 16}]}, "2.0.1", "periods"),
+    # OCPP 2.1 operation modes (V2X).
+    ({"periods": [V2X(operation_mode="Idle")]}, "2.0.1", "periods"),
+    ({"periods": [V2X(operation_mode="Standby")]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="CentralSetpoint")]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="ChargingOnly")]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="ChargingOnly", limit=16, setpoint=-8)]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="Idle", discharge_limit=-8)]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="CentralSetpoint", setpoint=8, limit=6)]}, "2.1", "periods"),
+    (
+        {"periods": [V2X(operation_mode="CentralSetpoint", setpoint=-9, discharge_limit=-8)]},
+        "2.1",
+        "periods",
+    ),
+    ({"periods": [V2X(operation_mode="ExternalLimits", discharge_limit=8)]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="LocalFrequency")]}, "2.1", "periods"),
+    ({"periods": [V2X(operation_mode="CentralFrequency", limit=16)]}, "2.1", "periods"),
+    (
+        {
+            "periods": [
+                V2X(
+                    operation_mode="LocalFrequency",
+                    v2x_freq_watt_curve=[
+                        {"frequency": 50.1, "power": -5000},
+                        {"frequency": 49.9, "power": 5000},
+                    ],
+                )
+            ]
+        },
+        "2.1",
+        "periods",
+    ),
+    (
+        {
+            "periods": [
+                V2X(
+                    operation_mode="CentralFrequency",
+                    limit=16,
+                    v2x_signal_watt_curve=[{"signal": 1.5, "power": 100}],
+                )
+            ]
+        },
+        "2.1",
+        "periods",
+    ),
+    ({"periods": [V2X(operation_mode="Idle", evse_sleep="yes")]}, "2.1", "periods"),
 ]
 
 
@@ -107,6 +157,60 @@ RIGHT = [
     },
     {"valid_from": T0, "valid_to": T0 + timedelta(days=1), "min_charging_rate": Decimal("6.0")},
 ]
+
+RIGHT_21 = [
+    {"periods": [V2X(operation_mode="Idle")]},
+    {"periods": [V2X(operation_mode="ChargingOnly", limit="16")]},
+    {"periods": [V2X(operation_mode="CentralSetpoint", setpoint="-8", discharge_limit="-10")]},
+    {
+        "periods": [
+            V2X(operation_mode="CentralSetpoint", setpoint="8", limit="16", evse_sleep=False)
+        ]
+    },
+    {"periods": [V2X(operation_mode="ExternalLimits", limit="16", discharge_limit="-16")]},
+    {
+        "periods": [
+            V2X(
+                operation_mode="LocalFrequency",
+                v2x_baseline="0",
+                v2x_freq_watt_curve=[
+                    {"frequency": "49.8", "power": "7000"},
+                    {"frequency": 50, "power": 0},
+                    {"frequency": "50.2", "power": "-7000"},
+                ],
+            )
+        ]
+    },
+    {
+        "periods": [
+            V2X(
+                operation_mode="CentralFrequency",
+                limit=16,
+                v2x_signal_watt_curve=[
+                    {"signal": -100, "power": -7000},
+                    {"signal": 100, "power": 7000},
+                ],
+            ),
+            V2X(
+                start_period=3600, operation_mode="LocalLoadBalancing", preconditioning_request=True
+            ),
+        ]
+    },
+]
+
+
+@pytest.mark.parametrize("fields", RIGHT + RIGHT_21)
+def test_a_right_21_profile_makes_a_payload_the_21_schema_accepts(db, fields):
+    profile = make(**fields)
+    assert profile_errors(profile, ocpp_version="2.1") == {}
+    request = set_payload(profile, ocpp_version="2.1")
+    assert COMMANDS[("2.1", "SetChargingProfile")].request_errors(request) == {}
+    sent = request["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"]
+    for period, stored in zip(sent, profile.periods, strict=True):
+        if "operation_mode" in stored:
+            assert period["operationMode"] == stored["operation_mode"]
+        if "setpoint" in stored:
+            assert period["setpoint"] == float(stored["setpoint"])
 
 
 @pytest.mark.parametrize("fields", RIGHT)

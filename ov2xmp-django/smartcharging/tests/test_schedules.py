@@ -46,8 +46,24 @@ def profile(
     )
 
 
+def v2x(profile_id: int, *periods: Period, level: int = 0, **fields) -> Profile:
+    """A 2.1 TxProfile in watts with these periods."""
+    return Profile(
+        profile_id=profile_id,
+        purpose=TX,
+        stack_level=level,
+        kind="Absolute",
+        unit="W",
+        periods=periods,
+        evse_id=1,
+        start_schedule=T0,
+        **fields,
+    )
+
+
 def limits(profiles, *, evse_id=1, start=T0, duration=24 * H, unit="A", session_start=None):
-    """[(seconds from start, limit, profile id), …] where the limit changes."""
+    """[(seconds from start, limit, profile id), …] where the limit changes;
+    with an operation mode (2.1), also the mode and the setpoint."""
     composite = composite_schedule(
         profiles,
         evse_id=evse_id,
@@ -58,6 +74,11 @@ def limits(profiles, *, evse_id=1, start=T0, duration=24 * H, unit="A", session_
     )
     return [
         (p.start, None if p.limit is None else str(p.limit), p.profile_id)
+        + (
+            (p.operation_mode, None if p.setpoint is None else str(p.setpoint))
+            if p.operation_mode
+            else ()
+        )
         for p in composite.periods
     ]
 
@@ -175,6 +196,38 @@ CASES = {
         ],
         {"unit": "W"},
         [(0, "11040", 1), (H, "2300", 2)],
+    ),
+    "2.1: an Idle period limits to 0; a setpoint period without a limit caps nothing": (
+        [
+            profile(1, STATION_MAX, unit="W", periods=((0, "11000"),), evse_id=0),
+            v2x(2, Period(0, None, operation_mode="CentralSetpoint", setpoint=Decimal(-5000))),
+            v2x(
+                3,
+                Period(0, None, operation_mode="Idle"),
+                level=1,
+                valid_from=T0 + timedelta(hours=2),
+            ),
+        ],
+        {"unit": "W"},
+        [(0, "11000", 1, "CentralSetpoint", "-5000"), (2 * H, "0", 3, "Idle", None)],
+    ),
+    "2.1: a setpoint is held within the caps and the discharge limit": (
+        [
+            profile(1, STATION_MAX, unit="W", periods=((0, "7000"),), evse_id=0),
+            v2x(
+                2,
+                Period(0, None, operation_mode="CentralSetpoint", setpoint=Decimal(9000)),
+                Period(
+                    H,
+                    None,
+                    operation_mode="CentralSetpoint",
+                    setpoint=Decimal(-9000),
+                    discharge_limit=Decimal(-4000),
+                ),
+            ),
+        ],
+        {"unit": "W"},
+        [(0, "7000", 1, "CentralSetpoint", "7000"), (H, "7000", 1, "CentralSetpoint", "-4000")],
     ),
     "watts in amps, compared with amps": (
         [

@@ -31,6 +31,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     energy_wh = serializers.DecimalField(
         max_digits=20, decimal_places=3, read_only=True, allow_null=True
     )
+    energy_exported_wh = serializers.DecimalField(
+        max_digits=20, decimal_places=3, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Transaction
@@ -55,6 +58,13 @@ class TransactionSerializer(serializers.ModelSerializer):
             "meter_last_wh",
             "meter_last_at",
             "energy_wh",
+            "export_start_wh",
+            "export_last_wh",
+            "energy_exported_wh",
+            "power_import_w",
+            "power_export_w",
+            "flow_last_at",
+            "operation_mode",
             "charging_state",
             "remote_start_id",
             "last_seq_no",

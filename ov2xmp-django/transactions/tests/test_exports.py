@@ -66,6 +66,9 @@ def data(db):
         meter_last_wh=Decimal("1234.567"),
         meter_last_at=T0 + timedelta(days=1, minutes=30),
         remote_start_id=7,
+        export_start_wh=Decimal(100),
+        export_last_wh=Decimal("600.25"),
+        operation_mode="CentralSetpoint",
     )
 
     def value(session, minutes: int, text: str, **fields):
@@ -134,6 +137,8 @@ def test_sessions_csv_has_every_column_with_exact_values(data, clerk):
         "meter_last_wh": "8400.500",
         "meter_last_at": "2026-03-02T11:00:00Z",
         "energy_wh": "7400.500",
+        "energy_exported_wh": "",
+        "operation_mode": "",
         "reservation_id": "",
         "remote_start_id": "",
     }
@@ -150,6 +155,10 @@ def test_sessions_csv_has_every_column_with_exact_values(data, clerk):
         "",
     )
     assert (running["ocpp_version"], running["remote_start_id"]) == ("2.0.1", "7")
+    assert (running["energy_exported_wh"], running["operation_mode"]) == (
+        "500.250",
+        "CentralSetpoint",
+    )
 
 
 def test_sessions_json_and_xlsx_hold_the_same_values(data, clerk):
