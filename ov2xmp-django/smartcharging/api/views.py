@@ -4,7 +4,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -339,7 +339,24 @@ class OperationModeView(GenericAPIView):
             )()
         ]
 
-    @extend_schema(request=OperationModeSerializer, responses={200: ChargingProfileSerializer})
+    @extend_schema(
+        request=OperationModeSerializer,
+        responses={
+            200: inline_serializer(
+                "OperationModeAnswer",
+                {
+                    "transaction": serializers.IntegerField(),
+                    "requested_operation_mode": serializers.CharField(),
+                    "operation_mode": serializers.CharField(
+                        help_text="What the charger last reported."
+                    ),
+                    "profile": ChargingProfileSerializer(),
+                    "answer": serializers.JSONField(allow_null=True),
+                    "command_status": serializers.CharField(),
+                },
+            )
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         session = self.get_object()
         options = OperationModeSerializer(data=request.data)
