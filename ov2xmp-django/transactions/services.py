@@ -498,20 +498,27 @@ def _flow(sample: SampledValue) -> tuple[str, Decimal] | None:
 
 def _advance_last_readings(readings_of: list[tuple[Transaction, list[MeterReading]]]) -> None:
     """Move each session's last readings forward (never back: readings may
-    arrive out of order), in one statement: the import register, and for V2X
-    the export register and the power each way."""
+    arrive out of order), in one statement: the import register; and for V2X
+    each flow (export register, power each way) to its newest reading not
+    older than the session's last flow reading, the export start to the
+    lowest export reading."""
+    # A session's readings of the whole batch together (a batch may hold
+    # several of its messages), so that each flow takes the batch's newest.
+    grouped: dict[int, tuple[Transaction, list[MeterReading]]] = {}
+    for session, readings in readings_of:
+        grouped.setdefault(session.pk, (session, []))[1].extend(readings)
     changed: dict[int, Transaction] = {}
     flows = False
-    for session, readings in readings_of:
+    for session, readings in grouped.values():
+        before = session.flow_last_at
+        newest: dict[str, tuple[datetime, Decimal]] = {}
         for reading in readings:
-            flow_is_newest = (
-                session.flow_last_at is None or session.flow_last_at <= reading.timestamp
-            )
+            at = reading.timestamp
             for sample in reading.sampled_values:
                 wh = _register_wh(sample)
                 if wh is not None:
-                    if session.meter_last_at is None or session.meter_last_at <= reading.timestamp:
-                        session.meter_last_wh, session.meter_last_at = wh, reading.timestamp
+                    if session.meter_last_at is None or session.meter_last_at <= at:
+                        session.meter_last_wh, session.meter_last_at = wh, at
                         changed[session.pk] = session
                     continue
                 flow = _flow(sample)
@@ -522,11 +529,18 @@ def _advance_last_readings(readings_of: list[tuple[Transaction, list[MeterReadin
                     session.export_start_wh is None or value < session.export_start_wh
                 ):
                     session.export_start_wh = value  # a register only grows
-                if flow_is_newest:
-                    setattr(session, field_name, value)
-                    session.flow_last_at = reading.timestamp
-                changed[session.pk] = session
-                flows = True
+                    changed[session.pk] = session
+                    flows = True
+                if (before is None or before <= at) and (
+                    field_name not in newest or newest[field_name][0] <= at
+                ):
+                    newest[field_name] = (at, value)
+        for field_name, (at, value) in newest.items():
+            setattr(session, field_name, value)
+            if session.flow_last_at is None or session.flow_last_at < at:
+                session.flow_last_at = at
+            changed[session.pk] = session
+            flows = True
     if changed:
         now = utc_now()
         for session in changed.values():

@@ -105,3 +105,58 @@ def statements_for(count: int) -> int:
 
 def test_statements_do_not_grow_with_the_batch():
     assert statements_for(1) == statements_for(25)
+
+
+def flows(session: Transaction, at, **samples: tuple[str, str]) -> MeterValuesReport:
+    """One reading of V2X flows: measurand keyword → (value, unit)."""
+    names = {
+        "export": "Energy.Active.Export.Register",
+        "power_in": "Power.Active.Import",
+        "power_out": "Power.Active.Export",
+    }
+    return MeterValuesReport(
+        charge_point_id=session.charge_point_id,
+        evse_id=1,
+        connector_id=1,
+        ocpp_transaction_id=session.ocpp_transaction_id,
+        readings=[
+            MeterReading(
+                timestamp=at,
+                sampled_values=[
+                    SampledValue(value=value, unit=unit, measurand=names[name])
+                    for name, (value, unit) in samples.items()
+                ],
+            )
+        ],
+    )
+
+
+def test_v2x_flows_move_each_to_its_newest_reading_and_the_export_start_to_the_lowest():
+    session = TransactionFactory()
+    t = [T0 + timedelta(minutes=n) for n in range(4)]
+
+    def state() -> tuple:
+        session.refresh_from_db()
+        return (
+            session.export_start_wh,
+            session.export_last_wh,
+            session.power_import_w,
+            session.power_export_w,
+            session.flow_last_at,
+        )
+
+    # Out of order in one batch: each flow takes its newest reading.
+    meter_values_record(
+        reports=[
+            flows(session, t[2], power_out=("5", "kW")),
+            flows(session, t[1], export=("300", "Wh"), power_out=("3000", "W")),
+        ]
+    )
+    assert state() == (300, 300, None, 5000, t[2])
+    # Older than the last flow reading: only the export start can move (down).
+    meter_values_record(reports=[flows(session, t[0], export=("0.1", "kWh"), power_in=("7", "kW"))])
+    assert state() == (100, 300, None, 5000, t[2])
+    meter_values_record(reports=[flows(session, t[3], export=("900", "Wh"), power_in=("0", "W"))])
+    assert state() == (100, 900, 0, 5000, t[3])
+    assert session.energy_exported_wh == 800
+    assert session.meter_last_wh is None  # the import register: untouched
