@@ -160,6 +160,7 @@ _SMART_CHARGING = (
     "smartcharging.evchargingschedule",
     "smartcharging.charginglimit",
     "smartcharging.reportedchargingprofile",
+    "smartcharging.derevent",
 )
 _SECURITY = (
     "chargepoints.securityevent",

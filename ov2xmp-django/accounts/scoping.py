@@ -61,6 +61,7 @@ SCOPES: dict[str, Scope] = {
     "smartcharging.chargingneeds": Scope(charger="charge_point_id"),
     "smartcharging.evchargingschedule": Scope(charger="charge_point_id"),
     "smartcharging.charginglimit": Scope(charger="charge_point_id"),
+    "smartcharging.derevent": Scope(charger="charge_point_id"),
     "smartcharging.reportedchargingprofile": Scope(charger="charge_point_id"),
     "smartcharging.chargingprofile": Scope(charger="charge_point_id"),
     # A site: seen whole by the roles that see it at all; no scoped role does.

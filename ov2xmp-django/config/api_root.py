@@ -31,6 +31,7 @@ LISTS = [
     ("charging_profiles", "chargingprofile-list"),
     ("load_groups", "loadgroup-list"),
     ("grid_signals", "gridsignal-list"),
+    ("der_events", "derevent-list"),
     ("certificate_signing_requests", "certificatesigningrequest-list"),
     ("issued_certificates", "issuedcertificate-list"),
     ("certificate_status_requests", "certificatestatusrequest-list"),

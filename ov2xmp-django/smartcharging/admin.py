@@ -4,6 +4,7 @@ from core.admin import ReadOnlyAdmin
 from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
+    DerEvent,
     EvChargingSchedule,
     ReportedChargingProfile,
 )
@@ -25,6 +26,13 @@ class EvChargingScheduleAdmin(ReadOnlyAdmin):
 class ChargingLimitAdmin(ReadOnlyAdmin):
     list_display = ["charge_point", "evse_id", "source", "reported_at", "cleared_at"]
     list_filter = ["source"]
+    search_fields = ["charge_point__id"]
+
+
+@admin.register(DerEvent)
+class DerEventAdmin(ReadOnlyAdmin):
+    list_display = ["charge_point", "kind", "control_type", "control_id", "timestamp"]
+    list_filter = ["kind"]
     search_fields = ["charge_point__id"]
 
 

@@ -110,6 +110,45 @@ class ChargingLimit(models.Model):
         return f"{self.charge_point_id} limit from {self.source}"
 
 
+class DerEventKind(models.TextChoices):
+    ALARM = "alarm"  # NotifyDERAlarm
+    STARTED = "started"  # NotifyDERStartStop
+    STOPPED = "stopped"
+    REPORT = "report"  # ReportDERControl, answering GetDERControl
+
+
+class DerEvent(models.Model):
+    """What an OCPP 2.1 charger says of the controls of its distributed
+    energy resource (the EV's inverter as seen by the grid): an alarm, a
+    control starting or stopping, or a part of a report of its controls."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="der_events"
+    )
+    kind = models.CharField(max_length=8, choices=DerEventKind.choices)
+    control_type = models.CharField(
+        max_length=24, blank=True, help_text="Alarm: the DER control (FreqDroop, VoltVar …)."
+    )
+    control_id = models.CharField(
+        max_length=36, blank=True, help_text="Start/stop: the control's id."
+    )
+    grid_event_fault = models.CharField(max_length=24, blank=True)
+    alarm_ended = models.BooleanField(null=True, blank=True)
+    request_id = models.IntegerField(null=True, blank=True, help_text="Report: GetDERControl's.")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="The rest of the message, as reported."
+    )
+    timestamp = models.DateTimeField(help_text="As the charger said; reports: when received.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["charge_point", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} DER {self.kind} {self.control_type or self.control_id}"
+
+
 class ReportedChargingProfile(models.Model):
     """A charging profile the charger said it holds (ReportChargingProfiles,
     answering GetChargingProfiles with ``request_id``)."""

@@ -130,6 +130,13 @@ def _period_at(
     return current
 
 
+def period_in_force(
+    profile: Profile, at: datetime, session_start: datetime | None = None
+) -> Period | None:
+    """The profile's period at ``at`` (None: none applies then)."""
+    return _period_at(profile, at, session_start, at)
+
+
 def _in_unit(value: Decimal, period: Period, from_unit: str, to_unit: str) -> Decimal:
     """A rate of the period in ``to_unit`` (a converted one to 0.1 A or 1 W)."""
     if from_unit == to_unit:

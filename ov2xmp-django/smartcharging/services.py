@@ -17,11 +17,15 @@ from smartcharging.models import (
     ChargingProfile,
     ChargingProfilePurpose,
     ChargingProfileStatus,
+    DerEvent,
+    DerEventKind,
     EvChargingSchedule,
     ReportedChargingProfile,
 )
 from smartcharging.profiles import clear_payload, profile_errors, set_payload
 from transactions.selectors import transaction_active_on_evse
+from updates.events import charger_event
+from updates.services import events_publish
 
 logger = logging.getLogger(__name__)
 
@@ -261,3 +265,52 @@ def charging_profile_record_answer(
     if not updated:
         # Sent as a raw command (/api/commands/…), not one of the platform's profiles.
         logger.info("%s: charging profile %s is not the platform's", charge_point_id, profile_id)
+
+
+def der_event_record(
+    *,
+    charge_point_id: str,
+    kind: str,
+    timestamp: datetime,
+    control_type: str = "",
+    control_id: str = "",
+    grid_event_fault: str = "",
+    alarm_ended: bool | None = None,
+    request_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> DerEvent:
+    """Store what a 2.1 charger said of its DER controls; alarms go on the
+    live feed (``der.alarm``), since an operator should see them at once."""
+    event = DerEvent.objects.create(
+        charge_point_id=charge_point_id,
+        kind=kind,
+        control_type=control_type,
+        control_id=control_id,
+        grid_event_fault=grid_event_fault,
+        alarm_ended=alarm_ended,
+        request_id=request_id,
+        details=details or {},
+        timestamp=timestamp,
+    )
+    if kind == DerEventKind.ALARM:
+        logger.warning(
+            "%s: DER alarm %s %s%s",
+            charge_point_id,
+            control_type,
+            grid_event_fault,
+            " ended" if alarm_ended else "",
+        )
+        events_publish(
+            events=[
+                charger_event(
+                    "der.alarm",
+                    charge_point_id=charge_point_id,
+                    at=timestamp,
+                    der_event_id=event.pk,
+                    control_type=control_type,
+                    grid_event_fault=grid_event_fault,
+                    alarm_ended=bool(alarm_ended),
+                )
+            ]
+        )
+    return event

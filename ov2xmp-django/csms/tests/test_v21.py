@@ -46,8 +46,8 @@ async def test_a_21_charger_boots_and_is_recorded_as_21(charger_21):
     ("action", "payload", "code"),
     [
         pytest.param(
-            "NotifyDERAlarm",
-            {"controlType": "FreqDroop", "timestamp": "2026-11-24T10:00:00Z"},
+            "NotifyPriorityCharging",
+            {"transactionId": "TX-1", "activated": True},
             "NotImplemented",
             id="a-21-action-without-handler",
         ),
@@ -69,3 +69,44 @@ async def test_what_a_21_charger_sends_wrongly_gets_a_call_error(
     assert action in caplog.text
     # The connection stays usable.
     assert (await exchange(charger_21, [2, "hb", "Heartbeat", {}]))[0] == 3
+
+
+async def test_der_alarms_controls_and_reports_are_kept(charger_21, caplog):
+    from smartcharging.models import DerEvent
+
+    alarm = {
+        "controlType": "HVMustTrip",
+        "gridEventFault": "OverVoltage",
+        "timestamp": "2026-11-24T10:00:00Z",
+        "extraInfo": "253 V",
+    }
+    assert (await exchange(charger_21, [2, "a1", "NotifyDERAlarm", alarm]))[0] == 3
+    started = {"controlId": "VV-1", "started": True, "timestamp": "2026-11-24T10:01:00Z"}
+    assert (await exchange(charger_21, [2, "a2", "NotifyDERStartStop", started]))[0] == 3
+    report = {
+        "requestId": 42,
+        "curve": [
+            {
+                "curveType": "VoltVar",
+                "id": "VV-1",
+                "isDefault": False,
+                "isSuperseded": False,
+                "curve": {
+                    "priority": 1,
+                    "yUnit": "PctMaxVar",
+                    "curveData": [{"x": 0.9, "y": 40}, {"x": 1.1, "y": -40}],
+                },
+            }
+        ],
+    }
+    assert (await exchange(charger_21, [2, "a3", "ReportDERControl", report]))[0] == 3
+    kept = [e async for e in DerEvent.objects.filter(charge_point_id="CP-21").order_by("id")]
+    assert [(e.kind, e.control_type, e.control_id) for e in kept] == [
+        ("alarm", "HVMustTrip", ""),
+        ("started", "", "VV-1"),
+        ("report", "", ""),
+    ]
+    assert (kept[0].grid_event_fault, kept[0].details) == ("OverVoltage", {"extra_info": "253 V"})
+    assert kept[2].request_id == 42
+    assert kept[2].details["curve"][0]["curve_type"] == "VoltVar"
+    assert "DER alarm HVMustTrip OverVoltage" in caplog.text

@@ -9,11 +9,19 @@ from typing import Any
 
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.exceptions import NotSupportedError
+from ocpp.routing import on
 from ocpp.v21 import call, call_result
-from ocpp.v21.enums import Action
+from ocpp.v21.datatypes import ChargingScheduleUpdateType, StatusInfoType
+from ocpp.v21.enums import Action, ChargingProfileStatusEnumType
 
 from commands.catalog import OCPP21
+from core.time import utc_now
+from csms.charge_point import db
 from csms.v201.charge_point import ChargePoint201
+from csms.v201.translate import when
+from smartcharging.models import DerEventKind
+from smartcharging.selectors import dynamic_schedule_update
+from smartcharging.services import der_event_record
 
 
 class ChargePoint21(ChargePoint201):
@@ -37,3 +45,79 @@ class ChargePoint21(ChargePoint201):
                 details={"cause": f"This CSMS does not handle {msg.action}."}
             )
         await super()._handle_call(msg)
+
+    @on(Action.pull_dynamic_schedule_update)
+    async def on_pull_dynamic_schedule_update(
+        self, charging_profile_id: int, **_: Any
+    ) -> call_result.PullDynamicScheduleUpdate:
+        """A charger in dynamic control asks what its profile says now."""
+        update = await db(dynamic_schedule_update)(
+            charge_point_id=self.id, profile_id=charging_profile_id, at=utc_now()
+        )
+        if update is None:
+            return call_result.PullDynamicScheduleUpdate(
+                status=ChargingProfileStatusEnumType.rejected,
+                status_info=StatusInfoType(
+                    reason_code="UnknownProfile",
+                    additional_info="No profile of this id from the CSMS is in force.",
+                ),
+            )
+        return call_result.PullDynamicScheduleUpdate(
+            status=ChargingProfileStatusEnumType.accepted,
+            schedule_update=ChargingScheduleUpdateType(**update),
+        )
+
+    @on(Action.notify_der_alarm)
+    async def on_notify_der_alarm(
+        self,
+        control_type: str,
+        timestamp: str,
+        grid_event_fault: str = "",
+        alarm_ended: bool | None = None,
+        extra_info: str = "",
+        **_: Any,
+    ) -> call_result.NotifyDERAlarm:
+        await db(der_event_record)(
+            charge_point_id=self.id,
+            kind=DerEventKind.ALARM,
+            timestamp=when(timestamp),
+            control_type=control_type,
+            grid_event_fault=grid_event_fault,
+            alarm_ended=alarm_ended,
+            details={"extra_info": extra_info} if extra_info else {},
+        )
+        return call_result.NotifyDERAlarm()
+
+    @on(Action.notify_der_start_stop)
+    async def on_notify_der_start_stop(
+        self,
+        control_id: str,
+        started: bool,
+        timestamp: str,
+        superseded_ids: list[str] | None = None,
+        **_: Any,
+    ) -> call_result.NotifyDERStartStop:
+        await db(der_event_record)(
+            charge_point_id=self.id,
+            kind=DerEventKind.STARTED if started else DerEventKind.STOPPED,
+            timestamp=when(timestamp),
+            control_id=control_id,
+            details={"superseded_ids": superseded_ids} if superseded_ids else {},
+        )
+        return call_result.NotifyDERStartStop()
+
+    @on(Action.report_der_control)
+    async def on_report_der_control(
+        self, request_id: int, tbc: bool = False, **controls: Any
+    ) -> call_result.ReportDERControl:
+        # Kept as reported, one row per part: the platform has no model of
+        # DER curves (ADR 0022); the parts of one request share its id.
+        controls.pop("custom_data", None)
+        await db(der_event_record)(
+            charge_point_id=self.id,
+            kind=DerEventKind.REPORT,
+            timestamp=utc_now(),
+            request_id=request_id,
+            details={"tbc": tbc, **controls},
+        )
+        return call_result.ReportDERControl()

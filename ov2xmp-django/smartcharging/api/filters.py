@@ -5,6 +5,7 @@ from smartcharging.models import (
     ChargingLimit,
     ChargingNeeds,
     ChargingProfile,
+    DerEvent,
     EvChargingSchedule,
     ReportedChargingProfile,
 )
@@ -35,6 +36,15 @@ class ChargingLimitFilter(django_filters.FilterSet):
     class Meta:
         model = ChargingLimit
         fields = ["charge_point", "evse_id", "source", "is_grid_critical", "active"]
+
+
+class DerEventFilter(django_filters.FilterSet):
+    charge_point = charge_point_filter()
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+
+    class Meta:
+        model = DerEvent
+        fields = ["charge_point", "kind", "control_type", "request_id", "since"]
 
 
 class ReportedChargingProfileFilter(django_filters.FilterSet):

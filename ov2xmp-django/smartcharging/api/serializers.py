@@ -14,6 +14,7 @@ from smartcharging.models import (
     ChargingNeeds,
     ChargingProfile,
     ChargingProfilePurpose,
+    DerEvent,
     EvChargingSchedule,
     GridSignal,
     GridSignalKind,
@@ -78,6 +79,25 @@ class ChargingLimitSerializer(serializers.ModelSerializer):
             "charging_schedules",
             "reported_at",
             "cleared_at",
+        ]
+        read_only_fields = fields
+
+
+class DerEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DerEvent
+        fields = [
+            "id",
+            "charge_point",
+            "kind",
+            "control_type",
+            "control_id",
+            "grid_event_fault",
+            "alarm_ended",
+            "request_id",
+            "details",
+            "timestamp",
+            "received_at",
         ]
         read_only_fields = fields
 

@@ -6,6 +6,7 @@ from smartcharging.api.views import (
     ChargingNeedsViewSet,
     ChargingProfileViewSet,
     CompositeScheduleView,
+    DerEventViewSet,
     EvChargingScheduleViewSet,
     GridSignalViewSet,
     LoadGroupViewSet,
@@ -18,6 +19,7 @@ router.register("charging-needs", ChargingNeedsViewSet)
 router.register("ev-charging-schedules", EvChargingScheduleViewSet)
 router.register("charging-limits", ChargingLimitViewSet)
 router.register("reported-charging-profiles", ReportedChargingProfileViewSet)
+router.register("der-events", DerEventViewSet)
 
 router.register("charging-profiles", ChargingProfileViewSet)
 router.register("load-groups", LoadGroupViewSet)

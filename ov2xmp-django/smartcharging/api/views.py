@@ -26,6 +26,7 @@ from smartcharging.api.filters import (
     ChargingLimitFilter,
     ChargingNeedsFilter,
     ChargingProfileFilter,
+    DerEventFilter,
     EvChargingScheduleFilter,
     ReportedChargingProfileFilter,
 )
@@ -34,6 +35,7 @@ from smartcharging.api.serializers import (
     ChargingNeedsSerializer,
     ChargingProfileSerializer,
     CompositeQuerySerializer,
+    DerEventSerializer,
     EvChargingScheduleSerializer,
     GridSignalSerializer,
     LoadGroupSerializer,
@@ -46,6 +48,7 @@ from smartcharging.models import (
     ChargingNeeds,
     ChargingProfile,
     ChargingProfileStatus,
+    DerEvent,
     EvChargingSchedule,
     GridSignal,
     LoadGroup,
@@ -91,6 +94,18 @@ class ChargingLimitViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ChargingLimitSerializer
     filterset_class = ChargingLimitFilter
     ordering_fields = ["reported_at", "cleared_at"]
+
+
+class DerEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """What OCPP 2.1 chargers said of their DER controls: alarms
+    (NotifyDERAlarm, also on the live feed as ``der.alarm``), controls started
+    and stopped (NotifyDERStartStop), and reports (ReportDERControl, after a
+    GetDERControl command; ``?request_id=``)."""
+
+    queryset = DerEvent.objects.all()
+    serializer_class = DerEventSerializer
+    filterset_class = DerEventFilter
+    ordering_fields = ["timestamp", "received_at"]
 
 
 class ReportedChargingProfileViewSet(viewsets.ReadOnlyModelViewSet):

@@ -25,7 +25,7 @@ from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)  # in the past: sessions have started
 TOKEN = {"id_token": "EV-V2X", "type": "ISO14443"}
 
 
@@ -151,6 +151,20 @@ async def test_a_21_session_switched_between_charging_discharging_and_idle(csms)
             "setpoint": -5000,
             "dischargeLimit": -7000,
         }
+        # In dynamic control the charger pulls what its profile says now.
+        pulled = await charger.call(
+            call.PullDynamicScheduleUpdate(charging_profile_id=body["profile"]["profile_id"]),
+            suppress=False,
+        )
+        assert (pulled.status, pulled.schedule_update) == (
+            "Accepted",
+            {"setpoint": -5000, "discharge_limit": -7000},
+        )
+        unknown = await charger.call(call.PullDynamicScheduleUpdate(charging_profile_id=999))
+        assert (unknown.status, unknown.status_info["reason_code"]) == (
+            "Rejected",
+            "UnknownProfile",
+        )
         # The charger follows, and reports it with the power flowing back.
         await charger.call(
             event(
