@@ -42,15 +42,15 @@ def _current_of(session: Transaction) -> str:
     return Current.DC if connector.power_type == PowerType.DC else Current.AC
 
 
-def tariff_version_in_force(
-    *, session: Transaction, at: datetime, kind: str = TariffKind.CPO, driver: Any = None
-) -> TariffVersion | None:
-    """The most specific tariff of ``kind`` that applies to the session, and
-    its version in force at ``at``. Where: the session's EVSE's own; the
-    charger's own; then its
-    location's for the connector's current, then for both; then the general
-    ones (for the current, then for both). For eMSP tariffs, those of the
-    driver come before those for every driver."""
+def tariff_versions_in_force(
+    *, session: Transaction, at: datetime, driver: Any = None
+) -> tuple[TariffVersion | None, TariffVersion | None]:
+    """The most specific CPO tariff and the most specific eMSP tariff that
+    apply to the session, each with its version in force at ``at`` (one
+    query for both). Where: the session's EVSE's own; the charger's own; then
+    its location's for the connector's current, then for both; then the
+    general ones (for the current, then for both). For eMSP tariffs, those of
+    the driver come before those for every driver."""
     charger = session.charge_point
     current = _current_of(session)
     own = Q(tariff__charge_point=charger) & (
@@ -59,9 +59,12 @@ def tariff_version_in_force(
     where = own | Q(tariff__charge_point=None, tariff__location=None)
     if charger.location_id is not None:
         where |= Q(tariff__location_id=charger.location_id)
-    whose = Q(tariff__driver=None) | (Q(tariff__driver=driver) if driver is not None else Q())
+    retail_for = Q(tariff__driver=None) | (Q(tariff__driver=driver) if driver is not None else Q())
+    whose = Q(tariff__kind=TariffKind.CPO, tariff__driver=None) | (
+        Q(tariff__kind=TariffKind.EMSP) & retail_for
+    )
     candidates = (
-        TariffVersion.objects.filter(where, whose, tariff__kind=kind, valid_from__lte=at)
+        TariffVersion.objects.filter(where, whose, valid_from__lte=at)
         .filter(Q(tariff__current=Current.ANY) | Q(tariff__current=current))
         .select_related("tariff")
     )
@@ -78,7 +81,12 @@ def tariff_version_in_force(
             place = 3 if tariff.current else 4
         return (0 if tariff.driver_id else 1, place, -version.valid_from.timestamp(), -version.pk)
 
-    return min(candidates, key=rank, default=None)
+    found = list(candidates)
+
+    def best(kind: str) -> TariffVersion | None:
+        return min((v for v in found if v.tariff.kind == kind), key=rank, default=None)
+
+    return best(TariffKind.CPO), best(TariffKind.EMSP)
 
 
 def energy_readings(session: Transaction) -> list[Reading]:
@@ -136,12 +144,11 @@ def session_price(session: Transaction, *, until: datetime) -> SessionPrice:
             readings=readings,
         )
 
-    version = tariff_version_in_force(session=session, at=session.started_at)
-    price = priced(version)
     driver = session.id_token.owner if session.id_token is not None else None
-    retail_version = tariff_version_in_force(
-        session=session, at=session.started_at, kind=TariffKind.EMSP, driver=driver
+    version, retail_version = tariff_versions_in_force(
+        session=session, at=session.started_at, driver=driver
     )
+    price = priced(version)
     if retail_version is None:
         return SessionPrice(version, time_zone, until, price)
     tariff = retail_version.tariff

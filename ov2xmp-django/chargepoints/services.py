@@ -9,25 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from chargepoints.models import (
     ChargePoint,
     ChargerEvent,
     ChargerReport,
-    Connector,
     DeviceModelVariable,
     DisplayMessage,
-    Evse,
     RegistrationStatus,
     ReportKind,
     SecurityEvent,
-    StatusNotification,
     VariableMonitor,
 )
 from commands.models import Command
-from core.db import insert_rows, update_each
-from core.time import utc_now
+from core.db import update_each
 from updates.events import charger_event
 from updates.services import events_publish
 
@@ -263,111 +258,6 @@ def chargepoint_set_registration_status(*, charge_point: ChargePoint, status: st
     charge_point.registration_status = status
     charge_point.save(update_fields=["registration_status", "updated_at"])
     return charge_point
-
-
-CURRENT_STATUS_FIELDS = ("status", "error_code", "vendor_id", "vendor_error_code", "status_at")
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """One status notification, of the charger (``evse_id`` 0) or a connector."""
-
-    charge_point_id: str
-    evse_id: int
-    connector_id: int | None
-    status: str
-    timestamp: datetime
-    error_code: str = ""
-    info: str = ""
-    vendor_id: str = ""
-    vendor_error_code: str = ""
-
-    def current(self) -> dict[str, Any]:
-        """The fields of the current status (charger or connector)."""
-        values = (self.status, self.error_code, self.vendor_id, self.vendor_error_code)
-        return dict(zip(CURRENT_STATUS_FIELDS, (*values, self.timestamp), strict=True))
-
-
-@transaction.atomic
-def connector_record_statuses(*, reports: Sequence[StatusReport]) -> None:
-    """Keep reported statuses in the history, and each as the current status of
-    its charger or connector, unless a newer one is already known: chargers
-    resend queued notifications after a reconnect, out of order. Many chargers'
-    reports at once cost a few statements, not a few per report."""
-    insert_rows(
-        StatusNotification,
-        [
-            {
-                "charge_point_id": report.charge_point_id,
-                "evse_id": report.evse_id,
-                "connector_id": report.connector_id,
-                "status": report.status,
-                "error_code": report.error_code,
-                "info": report.info,
-                "vendor_id": report.vendor_id,
-                "vendor_error_code": report.vendor_error_code,
-                "timestamp": report.timestamp,
-            }
-            for report in reports
-        ],
-    )
-    events_publish(
-        events=[
-            charger_event(
-                "connector.status",
-                charge_point_id=report.charge_point_id,
-                at=report.timestamp,
-                evse_id=report.evse_id,
-                connector_id=report.connector_id,
-                status=report.status,
-                error_code=report.error_code,
-            )
-            for report in reports
-        ]
-    )
-    for report in reports:
-        if report.evse_id == 0:
-            # The charger's own status: rare, one conditional UPDATE each.
-            ChargePoint.objects.filter(
-                Q(status_at__isnull=True) | Q(status_at__lte=report.timestamp),
-                id=report.charge_point_id,
-            ).update(**report.current(), status_info=report.info, updated_at=utc_now())
-
-    of_connectors = [report for report in reports if report.evse_id != 0]
-    if not of_connectors:
-        return
-    connectors = {
-        (connector.evse.charge_point_id, connector.evse.evse_id, connector.connector_id): connector
-        for connector in Connector.objects.select_for_update(of=("self",))
-        .select_related("evse")
-        .filter(
-            evse__charge_point_id__in={report.charge_point_id for report in of_connectors},
-            evse__evse_id__in={report.evse_id for report in of_connectors},
-        )
-    }
-    changed: dict[int, Connector] = {}
-    now = utc_now()
-    for report in of_connectors:
-        key = (report.charge_point_id, report.evse_id, report.connector_id or 1)
-        connector = connectors.get(key)
-        if connector is None:
-            # The first report of a connector: rare, so created one by one.
-            evse, _ = Evse.objects.get_or_create(
-                charge_point_id=report.charge_point_id, evse_id=report.evse_id
-            )
-            connectors[key], _ = Connector.objects.get_or_create(
-                evse=evse,
-                connector_id=key[2],
-                defaults={**report.current(), "info": report.info},
-            )
-        elif connector.status_at is None or connector.status_at <= report.timestamp:
-            for name, value in report.current().items():
-                setattr(connector, name, value)
-            connector.info = report.info
-            connector.updated_at = now
-            changed[connector.pk] = connector
-    if changed:
-        update_each(Connector, changed.values(), [*CURRENT_STATUS_FIELDS, "info", "updated_at"])
 
 
 def security_event_record(

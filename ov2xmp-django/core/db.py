@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router
 from django.db.models import Field, JSONField, Model
 from django.utils import timezone
@@ -88,7 +89,7 @@ def insert_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
                 else:
                     value = defaults[name]
                 if is_json[name] and value is not None:
-                    value = json.dumps(value)
+                    value = json.dumps(value, cls=DjangoJSONEncoder)
                 values.append(value)
             copy.write_row(values)
 

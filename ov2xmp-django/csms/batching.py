@@ -29,17 +29,16 @@ from django.db import close_old_connections, connections
 from chargepoints.services import (
     BootInfo,
     ConnectionReport,
-    StatusReport,
     chargepoints_connect,
     chargepoints_disconnect,
     chargepoints_record_boot,
     chargepoints_record_heartbeat,
     chargepoints_touch,
-    connector_record_statuses,
 )
+from chargepoints.statuses import StatusReport, connector_record_statuses
 from commands.services import commands_take_held
 from core.time import utc_now
-from transactions.services import MeterValuesReport, meter_values_record
+from transactions.meter_values import MeterValuesReport, meter_values_record
 
 logger = logging.getLogger(__name__)
 

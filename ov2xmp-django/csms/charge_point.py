@@ -14,12 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+import ocpp.charge_point as library_charge_point
 from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from django.conf import settings
 from ocpp import messages as library_messages
+from ocpp.charge_point import _raise_key_error, remove_nones, serialize_as_dict
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, SecurityError
-from ocpp.messages import CallError, MessageType, unpack
+from ocpp.messages import Call, CallError, CallResult, MessageType, unpack, validate_payload
 
 from chargepoints.models import RegistrationStatus
 from chargepoints.services import (
@@ -30,7 +32,7 @@ from chargepoints.services import (
 )
 from core.time import format_timestamp, parse_timestamp, utc_now
 from csms import key_case, validation
-from csms.message_log import MessageLog
+from csms.message_log import FrameParts, MessageLog, frame_parts
 from files.firmware import firmware_update_record_status
 from files.services import file_request_record_upload_status
 from ocpp_messages.models import Direction
@@ -93,21 +95,47 @@ class LoggedConnection:
         self._calls_sent: dict[str, str] = {}
 
     async def recv(self) -> str:
+        """The next frame; the charge point logs it (``received``) once it has
+        decoded it, so that it is decoded once."""
         frame = await self._websocket.recv()
         if isinstance(frame, bytes):
             # OCPP-J uses text frames; decode a binary one rather than drop it.
             frame = frame.decode("utf-8", errors="replace")
-        self._record(
-            Direction.RECEIVED, frame, opened=self._calls_received, answered=self._calls_sent
-        )
         return frame
+
+    def received(self, frame: str, parts: FrameParts) -> None:
+        self._record(
+            Direction.RECEIVED,
+            frame,
+            opened=self._calls_received,
+            answered=self._calls_sent,
+            parts=parts,
+        )
 
     async def send(self, frame: str) -> None:
         await self._websocket.send(frame)
         self._record(Direction.SENT, frame, opened=self._calls_sent, answered=self._calls_received)
 
+    async def send_answer(self, result: CallResult, frame: str) -> None:
+        """Our answer to one of the charger's calls, logged from the payload in
+        hand rather than decoded back from ``frame``, its JSON."""
+        await self._websocket.send(frame)
+        self._record(
+            Direction.SENT,
+            frame,
+            opened=self._calls_sent,
+            answered=self._calls_received,
+            parts=(MessageType.CallResult, result.unique_id, "", result.payload, ""),
+        )
+
     def _record(
-        self, direction: Direction, frame: str, *, opened: dict[str, str], answered: dict[str, str]
+        self,
+        direction: Direction,
+        frame: str,
+        *,
+        opened: dict[str, str],
+        answered: dict[str, str],
+        parts: FrameParts | None = None,
     ) -> None:
         kind, unique_id, action = self._log.record(
             charge_point_id=self._charge_point_id,
@@ -115,6 +143,7 @@ class LoggedConnection:
             frame=frame,
             ocpp_version=self._ocpp_version,
             action_for=answered,
+            parts=parts,
         )
         if kind == MessageType.Call:
             if len(opened) >= MAX_OPEN_CALLS:
@@ -130,21 +159,15 @@ class CsmsChargePoint:
     error_code_aliases: ClassVar[dict[str, str]] = {}
 
     id: str
+    _ocpp_version: str
+    _connection: LoggedConnection
+    route_map: dict[str, dict[str, Any]]
+    logger: logging.Logger
     _send: Callable[[str], Any]
-    _handle_call: Callable[[Any], Any]
     _response_queue: Any
     _call_lock: Any
     _response_timeout: float
     _get_specific_response: Callable[..., Any]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # The library looks up each handler's signature on every call (to see
-        # whether it takes ``call_unique_id``), which inspect computes anew:
-        # a tenth of the csms's time under load. A stored one is returned as is.
-        for handler in vars(cls).values():
-            if hasattr(handler, "_on_action") or hasattr(handler, "_after_action"):
-                handler.__signature__ = inspect.signature(handler)
 
     def __init__(
         self,
@@ -169,6 +192,7 @@ class CsmsChargePoint:
         # commands may go to it from then on.
         self.on_ready: Callable[[], None] | None = None
         self._ready_announced = False
+        self._after_tasks: set[asyncio.Future[Any]] = set()
 
     def announce_ready_if_accepted(self) -> None:
         if self.accepted and not self._ready_announced:
@@ -182,7 +206,12 @@ class CsmsChargePoint:
 
     async def route_message(self, raw_msg: str) -> None:
         try:
-            message = unpack(raw_msg)
+            decoded = json.loads(raw_msg)
+        except ValueError:
+            decoded = None
+        self._connection.received(raw_msg, frame_parts(decoded))
+        try:
+            message = _unpack(raw_msg, decoded)
         except OCPPError as error:
             await self._answer_unparseable(raw_msg, error)
             return
@@ -229,6 +258,57 @@ class CsmsChargePoint:
         else:
             await self._touch()
             self.announce_ready_if_accepted()
+
+    async def _handle_call(self, msg: Call) -> Any:
+        """The library's, for less per message: whether a handler takes the
+        call's unique id is looked up once per handler (the library asks
+        ``inspect`` on every call: 3 % of the csms's time under load), and
+        the answer is logged from its payload, not decoded back from its JSON.
+        Validation, conversions and errors are the library's."""
+        try:
+            handlers = self.route_map[msg.action]
+        except KeyError:
+            _raise_key_error(msg.action, self._ocpp_version)
+            return None
+        validated = not handlers.get("_skip_schema_validation", False)
+        if validated:
+            await validate_payload(msg, self._ocpp_version)
+        snake_case_payload = library_charge_point.camel_to_snake_case(msg.payload)
+        try:
+            handler = handlers["_on_action"]
+        except KeyError:
+            _raise_key_error(msg.action, self._ocpp_version)
+        try:
+            if _takes_unique_id(handler):
+                response = handler(**snake_case_payload, call_unique_id=msg.unique_id)
+            else:
+                response = handler(**snake_case_payload)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as error:
+            self.logger.exception("Error while handling request '%s'", msg)
+            await self._send(msg.create_call_error(error).to_json())
+            return None
+        payload = library_charge_point.snake_to_camel_case(
+            remove_nones(serialize_as_dict(response))
+        )
+        result = msg.create_call_result(payload)
+        if validated:
+            await validate_payload(result, self._ocpp_version)
+        await self._connection.send_answer(result, result.to_json())
+        after = handlers.get("_after_action")
+        if after is None:
+            return response
+        if _takes_unique_id(after):
+            response = after(**snake_case_payload, call_unique_id=msg.unique_id)
+        else:
+            response = after(**snake_case_payload)
+        if inspect.isawaitable(response):
+            # As the library: a task, so that a call made after the answer cannot block.
+            task = asyncio.ensure_future(response)
+            self._after_tasks.add(task)
+            task.add_done_callback(self._after_tasks.discard)
+        return response
 
     async def _answer_unparseable(self, raw_msg: str, error: OCPPError) -> None:
         """Answer a frame that is not valid OCPP-J with a CallError; if its id
@@ -314,6 +394,31 @@ class CsmsChargePoint:
             timestamp=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
             tech_info=tech_info,
         )
+
+
+def _unpack(raw_msg: str, decoded: Any) -> Call | CallResult | CallError:
+    """The library's ``unpack`` of a frame already decoded from JSON: a call or
+    an answer of the usual shape is made here; anything else goes to the
+    library, which decides the error."""
+    if isinstance(decoded, list):
+        if len(decoded) == 4 and decoded[0] == MessageType.Call:
+            return Call(*decoded[1:])
+        if len(decoded) == 3 and decoded[0] == MessageType.CallResult:
+            return CallResult(*decoded[1:])
+    return unpack(raw_msg)
+
+
+_unique_id_taken: dict[Any, bool] = {}
+
+
+def _takes_unique_id(handler: Any) -> bool:
+    function = getattr(handler, "__func__", handler)
+    taken = _unique_id_taken.get(function)
+    if taken is None:
+        taken = _unique_id_taken[function] = (
+            "call_unique_id" in inspect.signature(handler).parameters
+        )
+    return taken
 
 
 def timestamp_field(value: str | None, field: str, error: type[OCPPError]) -> datetime:

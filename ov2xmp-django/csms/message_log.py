@@ -24,13 +24,21 @@ logger = logging.getLogger(__name__)
 MAX_BACKLOG = 100_000
 
 
-def parse_frame(frame: str) -> tuple[int | None, str, str, Any, str]:
+FrameParts = tuple[int | None, str, str, Any, str]
+
+
+def parse_frame(frame: str) -> FrameParts:
     """Split an OCPP-J frame into (message type, unique id, action, payload,
     error code); a frame that is not OCPP-J gives a type of ``None``."""
     try:
         message = json.loads(frame)
     except ValueError:
         return None, "", "", None, ""
+    return frame_parts(message)
+
+
+def frame_parts(message: Any) -> FrameParts:
+    """``parse_frame`` of a frame already decoded from JSON."""
     if not isinstance(message, list) or len(message) < 3:
         return None, "", "", None, ""
     kind, unique_id = message[0], message[1]
@@ -69,11 +77,13 @@ class MessageLog:
         frame: str,
         ocpp_version: str,
         action_for: dict[str, str] | None = None,
+        parts: FrameParts | None = None,
     ) -> tuple[int | None, str, str]:
         """Queue one frame; returns its (type, unique id, action). An answer
         carries no action: ``action_for`` maps the ids of open requests to
-        theirs, and the answered one is removed from it."""
-        kind, unique_id, action, payload, error_code = parse_frame(frame)
+        theirs, and the answered one is removed from it. ``parts`` are the
+        frame's, where the caller has them already (``frame_parts``)."""
+        kind, unique_id, action, payload, error_code = parts or parse_frame(frame)
         if kind in (MessageType.CALL_RESULT, MessageType.CALL_ERROR) and action_for is not None:
             action = action_for.pop(unique_id, "")
         elif kind == MessageType.CALL:

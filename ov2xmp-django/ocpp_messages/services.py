@@ -9,7 +9,7 @@ from typing import Any
 from core.db import insert_rows
 from ocpp_messages.models import FRAME_FIELDS, OcppMessage
 from updates.events import frame_event
-from updates.services import events_publish
+from updates.services import events_publish, events_watched
 
 
 def ocpp_messages_record(*, messages: Sequence[dict[str, Any]]) -> int:
@@ -17,6 +17,8 @@ def ocpp_messages_record(*, messages: Sequence[dict[str, Any]]) -> int:
     many. The log takes two rows per message handled: on PostgreSQL they go
     in with COPY."""
     insert_rows(OcppMessage, messages)
+    if not events_watched("frames"):
+        return len(messages)
     events_publish(
         events=[
             frame_event(

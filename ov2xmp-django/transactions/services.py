@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -292,79 +291,6 @@ def transaction_stop(
     return TransactionStopped(transaction=stopped, authorization=authorization)
 
 
-@dataclass(frozen=True)
-class MeterValuesReport:
-    """One MeterValues message."""
-
-    charge_point_id: str
-    evse_id: int
-    connector_id: int | None
-    readings: list[MeterReading]
-    ocpp_transaction_id: str | None = None
-
-
-@db_transaction.atomic
-def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
-    """Store the readings of MeterValues messages (of many chargers at once, in
-    a few statements), each linked to its transaction when it is known.
-    Readings for an unknown transaction are kept, unlinked, and logged. Samples
-    already stored are left out: MeterValues has no other guard against a
-    charger resending a message whose answer it missed. Returns how many
-    samples were stored."""
-    sessions = _transactions_for_update(
-        {
-            (r.charge_point_id, r.ocpp_transaction_id)
-            for r in reports
-            if r.ocpp_transaction_id is not None
-        }
-    )
-    rows: list[dict[str, Any]] = []
-    readings_of: list[tuple[Transaction, list[MeterReading]]] = []
-    linked: list[tuple[MeterValuesReport, Transaction | None]] = []
-    for report in reports:
-        session = None
-        if report.ocpp_transaction_id is not None:
-            session = sessions.get((report.charge_point_id, report.ocpp_transaction_id))
-            if session is None:
-                logger.warning(
-                    "%s: meter values for unknown transaction %s kept unlinked",
-                    report.charge_point_id,
-                    report.ocpp_transaction_id,
-                )
-            else:
-                readings_of.append((session, report.readings))
-        linked.append((report, session))
-        rows += _meter_rows(
-            charge_point_id=report.charge_point_id,
-            evse_id=report.evse_id,
-            connector_id=report.connector_id,
-            transaction=session,
-            readings=report.readings,
-        )
-    fresh = _not_yet_stored(rows)
-    if len(fresh) < len(rows):
-        logger.info("%d meter value(s) already stored, not added again", len(rows) - len(fresh))
-    insert_rows(MeterValue, fresh)
-    _advance_last_readings(readings_of)
-    events_publish(
-        events=[
-            meter_values_event(
-                charge_point_id=report.charge_point_id,
-                transaction_id=session.pk if session else None,
-                at=utc_now(),
-                data=functools.partial(
-                    _meter_values_data,
-                    evse_id=report.evse_id,
-                    connector_id=report.connector_id,
-                    readings=report.readings,
-                ),
-            )
-            for report, session in linked
-        ]
-    )
-    return len(fresh)
-
-
 def _meter_values_data(
     *, evse_id: int | None, connector_id: int | None, readings: list[MeterReading]
 ) -> dict[str, Any]:
@@ -388,18 +314,6 @@ def _meter_values_data(
             for reading in readings
         ],
     }
-
-
-def _transactions_for_update(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Transaction]:
-    """The transactions named by (charger id, OCPP transaction id), locked."""
-    if not keys:
-        return {}
-    found = Transaction.objects.select_for_update().filter(
-        charge_point_id__in={charger for charger, _ in keys},
-        ocpp_transaction_id__in={ocpp_id for _, ocpp_id in keys},
-    )
-    by_key = {(t.charge_point_id, t.ocpp_transaction_id): t for t in found}
-    return {key: by_key[key] for key in keys if key in by_key}
 
 
 def _meter_rows(
@@ -448,41 +362,6 @@ def _record_readings(*, transaction: Transaction, readings: list[MeterReading]) 
         ),
     )
     _advance_last_readings([(transaction, readings)])
-
-
-# What makes two samples the same measurement: a charger that did not get our
-# answer before its connection dropped sends the same MeterValues again.
-SAMPLE_IDENTITY = (
-    "charge_point_id",
-    "evse_id",
-    "timestamp",
-    "measurand",
-    "phase",
-    "unit",
-    "context",
-    "location",
-    "format",
-    "value",
-)
-
-
-def _not_yet_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows that are neither stored already nor repeated within ``rows``."""
-    if not rows:
-        return rows
-    seen = set(
-        MeterValue.objects.filter(
-            charge_point_id__in={row["charge_point_id"] for row in rows},
-            timestamp__in={row["timestamp"] for row in rows},
-        ).values_list(*SAMPLE_IDENTITY)
-    )
-    fresh = []
-    for row in rows:
-        identity = tuple(row[field] for field in SAMPLE_IDENTITY)
-        if identity not in seen:
-            seen.add(identity)
-            fresh.append(row)
-    return fresh
 
 
 def _flow(sample: SampledValue) -> tuple[str, Decimal] | None:

@@ -77,7 +77,12 @@ def group_name(kind: str, key: str) -> str:
     if not key:
         return f"updates.{kind}"
     digest = hashlib.blake2s(key.encode(), digest_size=16).hexdigest()
-    return f"updates.{kind}.{digest}"
+    return f"{keyed_group_prefix(kind)}{digest}"
+
+
+def keyed_group_prefix(kind: str) -> str:
+    """What the group names of every key of a keyed topic kind begin with."""
+    return f"updates.{kind}."
 
 
 @dataclass(frozen=True)

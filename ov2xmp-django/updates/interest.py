@@ -87,6 +87,18 @@ class Interest:
     def wanted(self, group: str) -> bool:
         return self._expiry.get(group, 0.0) >= time.time()
 
+    def any_wanted(self, prefix: str) -> bool:
+        """Whether a group whose name starts with ``prefix`` is wanted; safe
+        from another thread (should the groups change meanwhile: yes)."""
+        now = time.time()
+        try:
+            return any(
+                group.startswith(prefix) and expiry >= now
+                for group, expiry in list(self._expiry.items())
+            )
+        except RuntimeError:  # changed while copied
+            return True
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()

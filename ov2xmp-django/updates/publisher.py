@@ -22,7 +22,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from updates.events import Event
+from updates.events import Event, keyed_group_prefix
 from updates.interest import Interest, interest
 
 logger = logging.getLogger(__name__)
@@ -56,10 +56,21 @@ class Publisher:
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(self._arrived.set)
 
+    def watches(self, kind: str) -> bool:
+        """From any thread: whether a group of topics of ``kind`` (one that
+        takes a key: ``frames``, say) has
+        subscribers, as far as this publisher knew last (unknown before it
+        runs: yes). Asking wakes the publisher, so that its knowledge stays as
+        fresh as if the events had been published."""
+        self.put(())
+        if self._watched is None:
+            return True
+        return self._watched.any_wanted(keyed_group_prefix(kind))
+
     async def run(self) -> None:
         self._loop_thread = threading.get_ident()
         layer = get_channel_layer()
-        watched = interest()
+        watched = self._watched = interest()
         try:
             while True:
                 await self._arrived.wait()
@@ -103,6 +114,7 @@ class Publisher:
                     logger.warning("live updates: sending to %s failed", group, exc_info=True)
 
     _loop_thread = -1
+    _watched: Interest | None = None
 
 
 _publisher: Publisher | None = None

@@ -26,3 +26,13 @@ def events_publish(*, events: Sequence[Event]) -> None:
             current.put(events)
 
     transaction.on_commit(hand_over)
+
+
+def events_watched(kind: str) -> bool:
+    """Whether a client may be subscribed to topics of ``kind`` (a keyed one)
+    through this process, as its publisher last knew (within
+    ``interest.REFRESH_SECONDS``, as for any event): for events so frequent
+    that making them costs more than asking (``ocpp.frame``, two per message
+    handled). A process without a publisher has nobody to tell."""
+    current = publisher.current()
+    return current is not None and current.watches(kind)

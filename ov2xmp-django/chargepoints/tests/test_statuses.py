@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.models import ChargePoint, Connector, StatusNotification
-from chargepoints.services import StatusReport, connector_record_statuses
+from chargepoints.statuses import StatusReport, connector_record_statuses
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +102,48 @@ def statements_for(count: int) -> int:
 
 def test_statements_do_not_grow_with_the_batch():
     assert statements_for(1) == statements_for(25)
+
+
+def test_of_one_connector_s_reports_the_newest_is_current_the_later_on_a_tie():
+    tie, newest = ConnectorFactory.create_batch(2, status="Available", status_at=T0)
+    connector_record_statuses(
+        reports=[
+            report(tie, "Preparing", T0 + timedelta(minutes=1)),
+            report(tie, "Charging", T0 + timedelta(minutes=1)),
+            report(newest, "Finishing", T0 + timedelta(minutes=3)),
+            report(newest, "Charging", T0 + timedelta(minutes=2)),
+        ]
+    )
+    assert Connector.objects.get(pk=tie.pk).status == "Charging"
+    assert Connector.objects.get(pk=newest.pk).status == "Finishing"
+    assert StatusNotification.objects.count() == 4
+
+
+def test_a_batch_with_a_connector_not_known_yet_creates_it_and_keeps_every_report_once():
+    known = ConnectorFactory(status="Available", status_at=T0)
+    charger = ChargePointFactory()
+    connector_record_statuses(
+        reports=[
+            report(known, "Charging", T0 + timedelta(minutes=1)),
+            StatusReport(
+                charge_point_id=charger.id,
+                evse_id=1,
+                connector_id=1,
+                status="Occupied",
+                timestamp=T0,
+            ),
+        ]
+    )
+    assert Connector.objects.get(pk=known.pk).status == "Charging"
+    assert Connector.objects.get(evse__charge_point=charger).status == "Occupied"
+    assert StatusNotification.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+def test_on_postgresql_a_batch_of_known_connectors_is_one_statement():
+    connectors = ConnectorFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as captured:
+        connector_record_statuses(
+            reports=[report(c, "Charging", T0 + timedelta(hours=1)) for c in connectors]
+        )
+    assert len(captured) == 1

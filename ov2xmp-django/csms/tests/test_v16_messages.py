@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
@@ -315,6 +316,19 @@ async def test_every_frame_is_logged_with_its_action(csms):
         charge_point_id="CP-LOG", action="DataTransfer", direction="received"
     )
     assert transfer.payload == {"vendorId": "com.acme", "data": "payload"}
+    # An answer is logged from its payload in hand: the same as the charger read.
+    booted = await OcppMessage.objects.aget(
+        charge_point_id="CP-LOG", action="BootNotification", direction="sent"
+    )
+    assert booted.payload == {
+        "currentTime": booted.payload["currentTime"],
+        "interval": settings.OV2XMP.heartbeat_interval,
+        "status": "Accepted",
+    }
+    boot_call = await OcppMessage.objects.aget(
+        charge_point_id="CP-LOG", action="BootNotification", direction="received"
+    )
+    assert (booted.raw, booted.unique_id) == ("", boot_call.unique_id)
 
 
 async def test_security_extension_notifications(csms):

@@ -14,17 +14,17 @@ from ocpp.v16.enums import Action, DataTransferStatus
 
 from chargepoints.services import (
     BootInfo,
-    StatusReport,
 )
+from chargepoints.statuses import StatusReport
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
 from csms.v16.certificates import CertificateHandlers16
 from idtokens.models import IdTokenStatus
 from idtokens.selectors import NO_CREDIT, Authorization, idtoken_authorize
+from transactions.meter_values import MeterValuesReport
 from transactions.models import ENERGY_REGISTER
 from transactions.services import (
     MeterReading,
-    MeterValuesReport,
     SampledValue,
     transaction_start,
     transaction_stop,

@@ -18,7 +18,6 @@ from ocpp.v201.enums import (
 
 from chargepoints.services import (
     BootInfo,
-    StatusReport,
     chargepoint_record_publish_firmware_status,
     charger_events_record,
     customer_information_record,
@@ -26,6 +25,7 @@ from chargepoints.services import (
     display_messages_record,
     variable_monitors_record_report,
 )
+from chargepoints.statuses import StatusReport
 from core.time import utc_now
 from csms.charge_point import CsmsChargePoint, db
 from csms.v201.certificates import CertificateHandlers201
@@ -49,8 +49,8 @@ from smartcharging.services import (
     ev_charging_schedule_record,
     reported_charging_profiles_record,
 )
+from transactions.meter_values import MeterValuesReport
 from transactions.services import (
-    MeterValuesReport,
     TransactionEventData,
     transaction_event_record,
 )

@@ -10,13 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.tests.factories import T0, ChargePointFactory
+from transactions.meter_values import MeterValuesReport, meter_values_record
 from transactions.models import MeterValue, Transaction
-from transactions.services import (
-    MeterReading,
-    MeterValuesReport,
-    SampledValue,
-    meter_values_record,
-)
+from transactions.services import MeterReading, SampledValue
 from transactions.tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +101,55 @@ def statements_for(count: int) -> int:
 
 def test_statements_do_not_grow_with_the_batch():
     assert statements_for(1) == statements_for(25)
+
+
+def test_of_readings_at_the_same_time_the_later_one_is_last():
+    session = TransactionFactory(meter_last_wh=None, meter_last_at=None)
+    meter_values_record(
+        reports=[
+            energy(session, "10", T0),
+            MeterValuesReport(
+                charge_point_id=session.charge_point_id,
+                evse_id=1,
+                connector_id=1,
+                ocpp_transaction_id=session.ocpp_transaction_id,
+                readings=[
+                    MeterReading(
+                        timestamp=T0, sampled_values=[SampledValue(value="11", unit="Wh")]
+                    ),
+                    MeterReading(
+                        timestamp=T0, sampled_values=[SampledValue(value="2", unit="kWh")]
+                    ),
+                ],
+            ),
+        ]
+    )
+    session.refresh_from_db()
+    assert (session.meter_last_wh, session.meter_last_at) == (Decimal(2000), T0)
+
+
+def test_signed_values_are_kept_whole_and_have_no_number():
+    session = TransactionFactory()
+    signed = {"signedMeterData": "abc", "signingMethod": "ECDSA", "encodingMethod": "OCMF"}
+    sample = SampledValue(value="abc", format="SignedData", signed_meter_value=signed)
+    report = MeterValuesReport(
+        charge_point_id=session.charge_point_id,
+        evse_id=1,
+        connector_id=1,
+        ocpp_transaction_id=session.ocpp_transaction_id,
+        readings=[MeterReading(timestamp=T0, sampled_values=[sample])],
+    )
+    assert meter_values_record(reports=[report]) == 1
+    stored = session.meter_values.get()
+    assert (stored.signed_meter_value, stored.numeric_value) == (signed, None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+def test_on_postgresql_a_batch_is_one_statement():
+    sessions = TransactionFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as captured:
+        meter_values_record(reports=[energy(s, "5000", T0 + timedelta(days=1)) for s in sessions])
+    assert len(captured) == 1
 
 
 def flows(session: Transaction, at, **samples: tuple[str, str]) -> MeterValuesReport:

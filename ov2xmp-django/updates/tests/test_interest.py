@@ -78,3 +78,28 @@ async def test_with_redis_every_process_sees_the_announcements(settings, monkeyp
     finally:
         await subscriber.close()
         await publisher_side.close()
+
+
+async def test_frame_events_are_made_only_while_some_client_watches_frames(monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    from ocpp_messages import services as log_services
+    from updates.events import Topic
+
+    made: list[object] = []
+    monkeypatch.setattr(interest_module, "_local", {})  # no other test's subscriptions
+    monkeypatch.setattr(log_services, "events_publish", lambda *, events: made.extend(events))
+    monkeypatch.setattr(log_services, "insert_rows", lambda model, rows: None)
+    live = publisher.start(asyncio.get_running_loop())
+    frame = {"charge_point_id": "CP-F", "timestamp": datetime.now(UTC)}
+    try:
+        await asyncio.sleep(0)  # the publisher runs and knows the subscriptions
+        assert live.watches("frames") is False
+        await sync_to_async(log_services.ocpp_messages_record)(messages=[frame])
+        assert made == []
+        await interest().announce([Topic("frames", "CP-OTHER").group])
+        assert live.watches("frames") is True
+        await sync_to_async(log_services.ocpp_messages_record)(messages=[frame])
+        assert len(made) == 1
+    finally:
+        await publisher.stop()
