@@ -278,3 +278,78 @@ def map_locations() -> list[dict[str, Any]]:
         for location in rows
         if location.latitude is not None and location.longitude is not None
     ]
+
+
+@dataclass(frozen=True)
+class SessionShare:
+    session: Transaction
+    profile_status: str  # of the group's profile for it ("" before the first)
+    share_w: Decimal | None  # what that profile allows now, in W
+    operation_mode: str  # V2X, as the profile asks
+
+
+@dataclass(frozen=True)
+class LoadGroupNow:
+    group: Any
+    limit_w: Decimal | None  # None: the group is disabled
+    shares: list[SessionShare]
+
+    @property
+    def shared_w(self) -> Decimal:
+        return sum((s.share_w for s in self.shares if s.share_w is not None), Decimal(0))
+
+
+def load_groups_now(*, at: datetime) -> list[LoadGroupNow]:
+    """Each load group's limit now (the grid's signals applied) and what each
+    of its running sessions is allowed now by the group's profile."""
+    from smartcharging.load_management import group_limit_periods, load_group_sessions
+    from smartcharging.models import ChargingProfile, LoadGroup
+    from smartcharging.profiles import as_schedule_profile
+    from smartcharging.schedules import AMPS, DEFAULT_PHASES, NOMINAL_VOLTS, period_in_force
+
+    result = []
+    for group in LoadGroup.objects.select_related("location").order_by("name"):
+        profiles = {
+            profile.transaction_id: profile
+            for profile in ChargingProfile.objects.filter(load_group=group).exclude(
+                transaction=None
+            )
+        }
+        shares = []
+        for session in load_group_sessions(group):
+            profile = profiles.get(session.pk)
+            share, mode = None, ""
+            if profile is not None:
+                period = period_in_force(as_schedule_profile(profile), at, session.started_at)
+                if period is not None and period.limit is not None:
+                    share = period.limit
+                    if profile.charging_rate_unit == AMPS:
+                        phases = period.phases or DEFAULT_PHASES
+                        share = (share * NOMINAL_VOLTS * phases).quantize(Decimal(1))
+                    mode = period.operation_mode
+            shares.append(
+                SessionShare(
+                    session=session,
+                    profile_status=profile.status if profile else "",
+                    share_w=share,
+                    operation_mode=mode,
+                )
+            )
+        limit = group_limit_periods(group, start=at)[0][1] if group.enabled else None
+        result.append(LoadGroupNow(group=group, limit_w=limit, shares=shares))
+    return result
+
+
+def grid_signals_recent(*, at: datetime, limit: int) -> QuerySet[Any]:
+    """Signals in force or to come, then the latest past ones."""
+    from smartcharging.models import GridSignal
+
+    return GridSignal.objects.select_related("load_group").filter(end__gt=at - timedelta(days=1))[
+        :limit
+    ]
+
+
+def der_alarms_recent(*, limit: int) -> QuerySet[Any]:
+    from smartcharging.models import DerEvent, DerEventKind
+
+    return DerEvent.objects.filter(kind=DerEventKind.ALARM).order_by("-timestamp", "-id")[:limit]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("chargers/<str:charger_id>/", views.charger, name="charger"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/<int:session_id>/", views.session, name="session"),
+    path("smart-charging/", views.smart_charging, name="smart-charging"),
     path("feed-token/", views.feed_token, name="feed-token"),
     path(
         "login/",

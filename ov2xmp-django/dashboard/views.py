@@ -257,6 +257,32 @@ def session(request: HttpRequest, session_id: int) -> HttpResponse:
     )
 
 
+# Live through the "chargers" topic: sessions, grid signals and DER alarms.
+@page("smartcharging.view_loadgroup", "transactions.view_transaction")
+def smart_charging(request: HttpRequest) -> HttpResponse:
+    def groups() -> dict[str, Any]:
+        return {"groups": selectors.load_groups_now(at=utc_now())}
+
+    def signals() -> dict[str, Any]:
+        return {"signals": selectors.grid_signals_recent(at=utc_now(), limit=HISTORY_LENGTH)}
+
+    def der() -> dict[str, Any]:
+        if not request.user.has_perm("smartcharging.view_derevent"):
+            return {"alarms": None}
+        return {"alarms": selectors.der_alarms_recent(limit=HISTORY_LENGTH)}
+
+    return render_sections(
+        request,
+        "dashboard/smart_charging.html",
+        {
+            "groups": ("dashboard/_load_groups.html", groups),
+            "signals": ("dashboard/_grid_signals.html", signals),
+            "der": ("dashboard/_der_alarms.html", der),
+        },
+        {"topics": ["chargers"]},
+    )
+
+
 @never_cache
 def feed_token(request: HttpRequest) -> JsonResponse:
     """An API access token for the page's feed connection (the feed takes

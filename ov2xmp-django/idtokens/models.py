@@ -83,6 +83,11 @@ class IdToken(models.Model):
         validators=[MinValueValidator(-9), MaxValueValidator(9)],
         help_text="-9 (lowest) to 9 (highest); empty means 0.",
     )
+    may_discharge = models.BooleanField(
+        default=True,
+        help_text="V2X (OCPP 2.1): the EV may give energy back in this token's sessions. "
+        "If not, Authorize allows only charging, and the platform sends no discharging.",
+    )
     description = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

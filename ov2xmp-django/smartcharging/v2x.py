@@ -105,6 +105,12 @@ def transaction_operation_mode_switch(
                 ]
             }
         )
+    token = transaction.id_token
+    discharging = any(watts is not None and watts < 0 for watts in (setpoint_w, discharge_limit_w))
+    if discharging and token is not None and not token.may_discharge:
+        raise ModeNotSwitchable(
+            {"operation_mode": ["The session's token may not discharge (may_discharge is off)."]}
+        )
     in_amps = sends_amps(charger)
     fields: dict[str, Any] = {"operation_mode": mode}
     if setpoint_w is not None:

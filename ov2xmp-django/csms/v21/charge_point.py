@@ -12,16 +12,21 @@ from ocpp.exceptions import NotSupportedError
 from ocpp.routing import on
 from ocpp.v21 import call, call_result
 from ocpp.v21.datatypes import ChargingScheduleUpdateType, StatusInfoType
-from ocpp.v21.enums import Action, ChargingProfileStatusEnumType
+from ocpp.v21.enums import Action, ChargingProfileStatusEnumType, EnergyTransferModeEnumType
 
 from commands.catalog import OCPP21
 from core.time import utc_now
 from csms.charge_point import db
 from csms.v201.charge_point import ChargePoint201
-from csms.v201.translate import when
+from csms.v201.translate import id_token_info, when
+from idtokens.selectors import idtoken_authorize
 from smartcharging.models import DerEventKind
 from smartcharging.selectors import dynamic_schedule_update
 from smartcharging.services import der_event_record
+
+# What a token that may not discharge is allowed (V2X authorization, Q01):
+# every transfer mode but the bidirectional ones (AC_BPT, DC_BPT, …).
+CHARGING_ONLY = [mode.value for mode in EnergyTransferModeEnumType if "BPT" not in mode.value]
 
 
 class ChargePoint21(ChargePoint201):
@@ -45,6 +50,21 @@ class ChargePoint21(ChargePoint201):
                 details={"cause": f"This CSMS does not handle {msg.action}."}
             )
         await super()._handle_call(msg)
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
+        """As 2.0.1, and for a token that may not discharge, the transfer
+        modes it is allowed: charging only."""
+        authorization = await db(idtoken_authorize)(
+            value=id_token["id_token"], type=id_token["type"], at=utc_now()
+        )
+        token = authorization.id_token
+        return call_result.Authorize(
+            id_token_info=id_token_info(authorization),  # type: ignore[arg-type]
+            allowed_energy_transfer=(
+                CHARGING_ONLY if token is not None and not token.may_discharge else None
+            ),
+        )
 
     @on(Action.pull_dynamic_schedule_update)
     async def on_pull_dynamic_schedule_update(

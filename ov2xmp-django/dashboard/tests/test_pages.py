@@ -30,7 +30,7 @@ from transactions.models import Transaction, TransactionStatus
 from transactions.tests.factories import MeterValueFactory, TransactionFactory
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-PAGES = ["/", "/chargers/", "/chargers/CP-1/", "/sessions/", "/sessions/1/"]
+PAGES = ["/", "/chargers/", "/chargers/CP-1/", "/sessions/", "/sessions/1/", "/smart-charging/"]
 
 
 @pytest.fixture
@@ -450,6 +450,61 @@ def test_a_v2x_session_shows_its_mode_and_the_energy_and_power_each_way(browser)
     assert "CentralSetpoint" in summary
     assert "Given back (V2X) 1.50 kWh" in summary
     assert "Power in / out 0 / 5000 W" in summary
+
+
+def test_the_smart_charging_page_shows_each_sites_limit_shares_signals_and_alarms(browser):
+    from locations.tests.factories import LocationFactory
+    from smartcharging.load_management import load_group_rebalance
+    from smartcharging.models import DerEvent, GridSignal, LoadGroup
+
+    assert "No load group" in text(browser.get("/smart-charging/?fragment=groups"))
+    site = LocationFactory(name="Depot", time_zone="UTC")
+    group = LoadGroup.objects.create(name="Depot grid", location=site, max_import_w=22080)
+    for name in ("CP-1", "CP-2"):
+        TransactionFactory(
+            charge_point=ChargePointFactory(id=name, location=site, ocpp_version="2.0.1"),
+            ocpp_version="2.0.1",
+            started_at=datetime.now(UTC) - timedelta(minutes=5),
+        )
+    load_group_rebalance(group_id=group.pk, at=datetime.now(UTC))
+    GridSignal.objects.create(
+        load_group=group,
+        kind="capacity",
+        start=datetime.now(UTC) + timedelta(hours=1),
+        end=datetime.now(UTC) + timedelta(hours=2),
+        max_import_w=11000,
+        source="DSO-North",
+        signal_id="4711",
+    )
+    DerEvent.objects.create(
+        charge_point_id="CP-1",
+        kind="alarm",
+        control_type="HVMustTrip",
+        grid_event_fault="OverVoltage",
+        timestamp=NOW,
+    )
+
+    page = browser.get("/smart-charging/")
+    assert page.status_code == 200
+    assert page.context["topics"] == ["chargers"]
+    shown = text(page)
+    assert "limit now 22080 W · shared 22080 W among 2 sessions" in shown
+    assert shown.count("11040 W") == 2  # each session's share, sent and waiting for the answer
+    assert "Sent" in shown
+    assert "DSO-North / 4711 capacity" in shown
+    assert "11000 W not yet" in shown
+    assert "HVMustTrip OverVoltage raised" in shown
+    assert "Smart charging" in shown  # in the menu
+    # Without the DER permission, the section says so rather than showing them.
+    viewer = Client()
+    viewer.force_login(
+        user_with(
+            "smartcharging.view_loadgroup",
+            "transactions.view_transaction",
+            "chargepoints.view_chargepoint",
+        )
+    )
+    assert "does not show DER events" in text(viewer.get("/smart-charging/?fragment=der"))
 
 
 def test_the_overview_maps_the_locations_with_coordinates(browser):

@@ -27,6 +27,7 @@ class IdTokenSerializer(serializers.ModelSerializer):
             "personal_message_format",
             "personal_message_language",
             "charging_priority",
+            "may_discharge",
             "description",
             "created_at",
             "updated_at",

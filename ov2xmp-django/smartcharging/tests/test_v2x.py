@@ -380,3 +380,36 @@ async def test_needs_and_pauses_within_a_load_group_shape_the_share(csms):
         await eventually(lambda: limit_sent(4140), within=10)
         await state(2, "Charging")
         await eventually(lambda: limit_sent(11040), within=10)
+
+
+async def test_a_token_that_may_not_discharge_charges_only(csms):
+    from idtokens.models import IdToken
+
+    await IdToken.objects.acreate(value="EV-V2X", type="ISO14443", may_discharge=False)
+    await IdToken.objects.acreate(value="EV-BPT", type="ISO14443")
+    api = await technician()
+    async with answering_charger(csms.url, "CP-V2X", "ocpp2.1") as charger:
+        charger.answers["SetChargingProfile"] = {"status": "Accepted"}
+        refused = await charger.call(call.Authorize(id_token=TOKEN), suppress=False)
+        assert refused.id_token_info["status"] == "Accepted"
+        assert "AC_BPT" not in refused.allowed_energy_transfer
+        assert "AC_three_phase" in refused.allowed_energy_transfer
+        allowed = await charger.call(
+            call.Authorize(id_token={"id_token": "EV-BPT", "type": "ISO14443"}), suppress=False
+        )
+        assert allowed.allowed_energy_transfer is None  # every mode the charger has
+        await charger.call(
+            event(
+                "Started", 0, 0, "ChargingOnly", [sample("Energy.Active.Import.Register", 0, "Wh")]
+            ),
+            suppress=False,
+        )
+        session = await Transaction.objects.aget(charge_point_id="CP-V2X")
+        discharge = await switch(
+            api, session.pk, operation_mode="CentralSetpoint", setpoint_w="-3000"
+        )
+        assert discharge.status_code == 400
+        assert "may not discharge" in discharge.json()["operation_mode"][0]
+        assert not charger.requests("SetChargingProfile")
+        charge = await switch(api, session.pk, operation_mode="CentralSetpoint", setpoint_w="3000")
+        assert charge.status_code == 200, charge.content
