@@ -389,7 +389,7 @@ def _load_watched(
     the clients received in it."""
     window: list[float] = []
     delays: list[float] = []
-    counted = [0]
+    counted, lost = [0], [0]
     subscribed = threading.Event()
     stop = threading.Event()
 
@@ -407,6 +407,9 @@ def _load_watched(
                 except TimeoutError:
                     continue
                 arrived = time.time()
+                if message["type"] == "events_lost":  # the channel layer dropped some
+                    lost[0] += 1
+                    continue
                 at = datetime.fromisoformat(message["at"]).timestamp()
                 if window and window[0] <= at <= window[1]:
                     counted[0] += 1
@@ -436,6 +439,8 @@ def _load_watched(
         stop.set()
         if clients:
             thread.join(30)
+    if lost[0]:
+        print(f"({clients} feed clients: {lost[0]} events_lost notices)")
     return result, delays, counted[0]
 
 

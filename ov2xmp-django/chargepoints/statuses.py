@@ -168,13 +168,18 @@ def _statement() -> str:
     history = StatusNotification._meta.db_table
     evses, connectors = Evse._meta.db_table, Connector._meta.db_table
     # Nothing is written when a connector is missing (``missing``): the
-    # caller then writes the batch the other way, which creates it.
+    # caller then writes the batch the other way, which creates it. The
+    # connectors are found LATERAL, by their unique indexes, one probe per
+    # report, whatever plan the planner would choose for a join.
     return f"""
 WITH v AS (SELECT * FROM unnest({values}) AS v ({names})),
 target AS (
-    SELECT c.id AS connector, v.* FROM v
-    JOIN {evses} e ON e.charge_point_id = v.cp AND e.evse_id = v.evse
-    JOIN {connectors} c ON c.evse_id = e.id AND c.connector_id = coalesce(v.conn, 1)
+    SELECT c.connector, v.* FROM v
+    CROSS JOIN LATERAL (
+        SELECT c.id AS connector FROM {evses} e JOIN {connectors} c ON c.evse_id = e.id
+        WHERE e.charge_point_id = v.cp AND e.evse_id = v.evse
+            AND c.connector_id = coalesce(v.conn, 1)
+    ) c
 ),
 missing AS (SELECT 1 FROM v WHERE NOT EXISTS (SELECT 1 FROM target t WHERE t.ord = v.ord)),
 kept AS (

@@ -184,6 +184,29 @@ def database_from_url(
             port = parts.port
         except ValueError:
             raise ConfigurationError(f"{variable}: the port is not a number") from None
+        options: dict[str, object] = {
+            "pool": {"min_size": 1, "max_size": pool_size},
+            # Parameters go to the server apart from the query, dumped by
+            # psycopg in C, instead of quoted into it in Python: the
+            # csms's batched writes carry hundreds (docs/performance.md).
+            "server_side_binding": True,
+            # A statement run five times on a connection is prepared there
+            # (psycopg's default, which Django turns off for external
+            # poolers): PostgreSQL then plans the csms's batch statements
+            # once per connection, not once per batch (ADR 0011). Behind a
+            # pooler in transaction mode: ?prepare_threshold=none.
+            "prepare_threshold": 5,
+        } | dict(parse_qsl(parts.query))
+        threshold = options["prepare_threshold"]
+        if isinstance(threshold, str):
+            try:
+                options["prepare_threshold"] = (
+                    None if threshold.lower() == "none" else int(threshold)
+                )
+            except ValueError:
+                raise ConfigurationError(
+                    f"{variable}: prepare_threshold is a number or none"
+                ) from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -195,14 +218,7 @@ def database_from_url(
             # under ASGI each request runs on a thread of its own, and without
             # a pool each would open a new PostgreSQL connection (ADR 0011).
             "CONN_MAX_AGE": 0,
-            "OPTIONS": {
-                "pool": {"min_size": 1, "max_size": pool_size},
-                # Parameters go to the server apart from the query, dumped by
-                # psycopg in C, instead of quoted into it in Python: the
-                # csms's batched writes carry hundreds (docs/performance.md).
-                "server_side_binding": True,
-            }
-            | dict(parse_qsl(parts.query)),
+            "OPTIONS": options,
         }
     raise ConfigurationError(
         f"{variable}: unsupported scheme {scheme!r}; use postgres://… or sqlite:///…"

@@ -213,15 +213,22 @@ def _newer(last: str, reading: str) -> str:
 
 @functools.cache
 def _statement() -> str:
+    # The look-ups are LATERAL, one index probe per key (the sessions by the
+    # unique (charger, OCPP id) index, which holds non-empty ids): a join
+    # would let the planner scan the table, and a prepared statement's
+    # generic plan cannot know how few keys a batch has.
     values = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
     names = ", ".join(name for name, _ in _COLUMNS)
     meter_values, sessions = MeterValue._meta.db_table, Transaction._meta.db_table
     return f"""
 WITH v AS (SELECT * FROM unnest({values}) AS v ({names})),
 sessions AS (
-    SELECT t.id, t.charge_point_id AS cp, t.ocpp_transaction_id AS tx FROM {sessions} t
-    WHERE (t.charge_point_id, t.ocpp_transaction_id) IN
-        (SELECT cp, tx FROM v WHERE tx IS NOT NULL)
+    SELECT t.id, k.cp, k.tx FROM (SELECT DISTINCT cp, tx FROM v WHERE tx <> '') k
+    CROSS JOIN LATERAL (
+        SELECT id FROM {sessions}
+        WHERE charge_point_id = k.cp AND ocpp_transaction_id = k.tx
+            AND ocpp_transaction_id <> ''
+    ) t
 ),
 fresh AS (
     SELECT DISTINCT ON ({_IDENTITY}) * FROM v

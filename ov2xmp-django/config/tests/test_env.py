@@ -201,8 +201,17 @@ def test_postgres_url():
     assert database["OPTIONS"] == {
         "pool": {"min_size": 1, "max_size": 20},
         "server_side_binding": True,
+        "prepare_threshold": 5,
         "sslmode": "require",
     }
+
+
+@pytest.mark.parametrize(("given", "threshold"), [("none", None), ("None", None), ("2", 2)])
+def test_prepared_statements_can_be_turned_off_or_on_sooner(given, threshold):
+    database = database_from_url(f"postgres://u@h/name?prepare_threshold={given}")
+    assert database["OPTIONS"]["prepare_threshold"] == threshold  # type: ignore[index]
+    with pytest.raises(ConfigurationError, match="prepare_threshold"):
+        database_from_url("postgres://u@h/name?prepare_threshold=soon")
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql", "POSTGRES"])
