@@ -1,9 +1,11 @@
 """Work done after the answer, off the path that asked for it.
 
-With a broker it is a Celery task. Without one (the embedded mode, where
-Celery runs tasks eagerly inside the caller: a csms handler before the
-charger is answered, a request before it returns) each kind of work has a
-thread of its own here, which runs its jobs one at a time, in order.
+Each kind of work has a thread of its own here, which takes its jobs one at a
+time, in order. With a broker, the thread queues the Celery task, so that
+the broker's round trip is not on the path either (a csms handler queues
+this when a session starts or ends, before the charger is answered).
+Without one (the embedded mode, where Celery would run the task eagerly
+inside the caller), the thread runs the task itself.
 """
 
 from __future__ import annotations
@@ -32,18 +34,25 @@ def _run(task: Any, args: tuple[Any, ...], failure: str) -> None:
         close_old_connections()
 
 
-def run_in_background(kind: str, task: Any, *args: Any, failure: str) -> None:
-    """Run the Celery ``task`` with ``args``: queued with a broker, else on
-    the ``kind`` thread. ``failure`` is logged (with the exception) if the
-    embedded run fails; say what failed, never a secret."""
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
+def _queue(task: Any, args: tuple[Any, ...], failure: str) -> None:
+    try:
         task.delay(*args)
-        return
+    except Exception:
+        logger.exception("%s: the task could not be queued", failure)
+
+
+def run_in_background(kind: str, task: Any, *args: Any, failure: str) -> None:
+    """Run the Celery ``task`` with ``args`` from the ``kind`` thread: queued
+    with a broker, else run there. ``failure`` is logged (with the exception)
+    if queueing or the embedded run fails; say what failed, never a secret."""
     with _threads_made:
         if kind not in _threads:
             _threads[kind] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=kind)
         thread = _threads[kind]
-    thread.submit(_run, task, args, failure)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        thread.submit(_run, task, args, failure)
+    else:
+        thread.submit(_queue, task, args, failure)
 
 
 def background_work_done(timeout: float = 30) -> None:
