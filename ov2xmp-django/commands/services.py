@@ -24,6 +24,7 @@ from chargepoints.security import request_redacted
 from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
 from commands.results import apply_failure, apply_result
+from core.db import first_key
 from core.time import utc_now
 from updates.events import command_event
 from updates.services import events_publish
@@ -321,11 +322,26 @@ def command_link_transaction(
     if remote_start_id is not None:
         candidates = candidates.filter(action="RequestStartTransaction", request_id=remote_start_id)
     elif transaction.ocpp_version == "1.6" and transaction.id_token_value:
+        since = at - REMOTE_START_LINK_WINDOW
+        # Most sessions have no remote start to link: ask the cheap question
+        # first (every 1.6 start asks it), the one on the payloads only then.
+        answered_remote_start = first_key(
+            Command,
+            where={
+                "charge_point_id": transaction.charge_point_id,
+                "status": CommandStatus.ANSWERED,
+                "transaction_id": None,
+                "action": "RemoteStartTransaction",
+            },
+            since=("created_at", since),
+        )
+        if answered_remote_start is None:
+            return None
         candidates = candidates.filter(
             action="RemoteStartTransaction",
             request__idTag=transaction.id_token_value,
             response__status="Accepted",
-            created_at__gte=at - REMOTE_START_LINK_WINDOW,
+            created_at__gte=since,
         )
     else:
         return None

@@ -41,18 +41,33 @@ def _queue(task: Any, args: tuple[Any, ...], failure: str) -> None:
         logger.exception("%s: the task could not be queued", failure)
 
 
+def run_or_queue(task: Any, *args: Any, failure: str) -> None:
+    """Queue the Celery ``task`` with a broker, else run it here (and log
+    ``failure`` with the exception if either fails)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _run(task, args, failure)
+    else:
+        _queue(task, args, failure)
+
+
+def _thread_of(kind: str) -> ThreadPoolExecutor:
+    with _threads_made:
+        if kind not in _threads:
+            _threads[kind] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=kind)
+        return _threads[kind]
+
+
+def run_on_thread(kind: str, function: Any, *args: Any, failure: str) -> None:
+    """Run ``function`` with ``args`` on the ``kind`` thread in either mode:
+    work that decides there what to run or queue (with ``run_or_queue``)."""
+    _thread_of(kind).submit(_run, function, args, failure)
+
+
 def run_in_background(kind: str, task: Any, *args: Any, failure: str) -> None:
     """Run the Celery ``task`` with ``args`` from the ``kind`` thread: queued
     with a broker, else run there. ``failure`` is logged (with the exception)
     if queueing or the embedded run fails; say what failed, never a secret."""
-    with _threads_made:
-        if kind not in _threads:
-            _threads[kind] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=kind)
-        thread = _threads[kind]
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        thread.submit(_run, task, args, failure)
-    else:
-        thread.submit(_queue, task, args, failure)
+    _thread_of(kind).submit(run_or_queue, task, *args, failure=failure)
 
 
 def background_work_done(timeout: float = 30) -> None:

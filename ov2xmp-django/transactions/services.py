@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
-from core.db import insert_rows, update_each
+from core.db import first_key, first_row, insert_rows, update_each
 from core.time import format_timestamp, utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
@@ -150,22 +150,22 @@ def transaction_start(
     A repeated start (a charger resending after a reconnect) returns the
     transaction already recorded instead of a second one.
     """
-    existing = Transaction.objects.filter(
-        charge_point_id=charge_point_id,
-        evse_id=evse_id,
-        connector_id=connector_id,
-        id_token_value=id_token_value,
-        started_at=started_at,
-    )
     if ocpp_transaction_id is not None:
-        existing = Transaction.objects.filter(
-            charge_point_id=charge_point_id, ocpp_transaction_id=ocpp_transaction_id
-        )
-    elif meter_start_wh is not None:
-        existing = existing.filter(meter_start_wh=meter_start_wh)
-    # The key alone: a new start (the usual case) needs no more, and a
-    # query of one column costs Django a fraction of one of them all.
-    found_pk = existing.order_by("pk").values_list("pk", flat=True).first()
+        same: dict[str, Any] = {
+            "charge_point_id": charge_point_id,
+            "ocpp_transaction_id": ocpp_transaction_id,
+        }
+    else:
+        same = {
+            "charge_point_id": charge_point_id,
+            "evse_id": evse_id,
+            "connector_id": connector_id,
+            "id_token_value": id_token_value,
+            "started_at": started_at,
+        }
+        if meter_start_wh is not None:
+            same["meter_start_wh"] = meter_start_wh
+    found_pk = first_key(Transaction, where=same)
     if found_pk is not None:
         found = Transaction.objects.get(pk=found_pk)
         logger.info("%s: repeated start of transaction %s", charge_point_id, found.pk)
@@ -241,6 +241,18 @@ def _publish_transaction(session: Transaction, kind: str, *, at: datetime) -> No
     )
 
 
+STOP_FIELDS = [
+    "status",
+    "stopped_at",
+    "stop_reason",
+    "stop_id_token_value",
+    "meter_stop_wh",
+    "meter_last_wh",
+    "meter_last_at",
+    "updated_at",
+]
+
+
 @db_transaction.atomic
 def transaction_stop(
     *,
@@ -262,10 +274,10 @@ def transaction_stop(
         if id_token_value
         else None
     )
-    stopped = (
-        Transaction.objects.select_for_update()
-        .filter(charge_point_id=charge_point_id, ocpp_transaction_id=ocpp_transaction_id)
-        .first()
+    stopped = first_row(
+        Transaction,
+        where={"charge_point_id": charge_point_id, "ocpp_transaction_id": ocpp_transaction_id},
+        lock=True,
     )
     if stopped is None:
         logger.warning(
@@ -286,7 +298,8 @@ def transaction_stop(
     if meter_stop_wh is not None:
         stopped.meter_last_wh = meter_stop_wh
         stopped.meter_last_at = stopped_at
-    stopped.save()
+    # The readings' flows are written already; these are the stop's own.
+    stopped.save(update_fields=STOP_FIELDS)
     _publish_transaction(stopped, "transaction.ended", at=stopped_at)
     return TransactionStopped(transaction=stopped, authorization=authorization)
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.background import background_work_done, run_in_background
+from core.background import background_work_done, run_in_background, run_on_thread, run_or_queue
 
 
 class Task:
@@ -51,3 +51,21 @@ def test_a_failure_is_logged_and_the_next_job_still_runs(settings, caplog, eager
     assert "load group 7 could not be rebalanced" in caplog.text
     assert "the broker is down" in caplog.text
     assert [args for _, _, args in fine.calls] == [(2,)]
+
+
+@pytest.mark.parametrize(("eager", "how"), [(True, "run"), (False, "queued")])
+def test_work_on_the_thread_decides_there_what_to_run_or_queue(settings, eager, how):
+    settings.CELERY_TASK_ALWAYS_EAGER = eager
+    task = Task()
+    decided_on: list[str] = []
+
+    def decide(n: int) -> None:
+        decided_on.append(threading.current_thread().name.split("_")[0])
+        if n % 2:
+            run_or_queue(task, n, failure="unused")
+
+    for n in range(4):
+        run_on_thread("test-kind", decide, n, failure="test work failed")
+    background_work_done()
+    assert decided_on == ["test-kind"] * 4
+    assert [(called, args) for called, _, args in task.calls] == [(how, (1,)), (how, (3,))]

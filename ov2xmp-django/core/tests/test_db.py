@@ -7,7 +7,7 @@ from django.utils import timezone
 from chargepoints.models import Connector
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
 from commands.models import Command
-from core.db import insert_rows, update_each
+from core.db import first_key, first_row, insert_rows, update_each
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
 from transactions.tests.factories import TransactionFactory
 
@@ -106,3 +106,74 @@ def test_a_callable_default_is_called_for_each_row() -> None:
 def test_inserting_nothing_runs_no_statement(django_assert_num_queries) -> None:
     with django_assert_num_queries(0):
         insert_rows(MeterValue, [])
+
+
+def test_first_key_and_row_match_every_condition_null_included() -> None:
+    charger = ChargePointFactory()
+    at = T0 + timedelta(hours=5)
+    TransactionFactory(charge_point=charger, connector_id=2, started_at=at)  # another connector
+    TransactionFactory(charge_point=charger, connector_id=None, started_at=at - timedelta(hours=1))
+    wanted = TransactionFactory(charge_point=charger, connector_id=None, started_at=at)
+    TransactionFactory(charge_point=charger, connector_id=None, started_at=at)  # a later key
+    where = {"charge_point_id": charger.pk, "connector_id": None, "started_at": at}
+
+    assert first_key(Transaction, where=where) == wanted.pk
+    row = first_row(Transaction, where=where)
+    assert row is not None
+    assert (row.pk, row.meter_start_wh, row.started_at) == (wanted.pk, Decimal("1000.000"), at)
+    assert first_key(Transaction, where={**where, "meter_start_wh": Decimal("1000")}) == wanted.pk
+    assert first_key(Transaction, where={**where, "meter_start_wh": Decimal("1000.001")}) is None
+    assert first_row(Transaction, where={**where, "charge_point_id": "nobody"}) is None
+
+
+def test_first_key_since_keeps_rows_at_or_after_the_moment() -> None:
+    charger = ChargePointFactory()
+    older = Command.objects.create(charge_point=charger, action="Reset", request={})
+    newer = Command.objects.create(charge_point=charger, action="Reset", request={})
+    Command.objects.filter(pk=older.pk).update(created_at=T0)
+    Command.objects.filter(pk=newer.pk).update(created_at=T0 + timedelta(minutes=1))
+    where = {"charge_point_id": charger.pk, "action": "Reset"}
+
+    # Command keys are uuids: "first" is either.
+    assert first_key(Command, where=where, since=("created_at", T0)) in {older.pk, newer.pk}
+    at_newer = ("created_at", T0 + timedelta(minutes=1))
+    assert first_key(Command, where=where, since=at_newer) == newer.pk
+    later = ("created_at", T0 + timedelta(minutes=1, microseconds=1))
+    assert first_key(Command, where=where, since=later) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_first_row_holds_others_until_the_commit() -> None:
+    """``lock``: a second transaction asking for the row waits for the first
+    (PostgreSQL; SQLite locks the whole database on the first write)."""
+    from django.db import connection
+
+    if not connection.features.has_select_for_update:
+        pytest.skip("no row locks on this database")
+    import threading
+
+    from django.db import connections, transaction
+
+    session = TransactionFactory()
+    where = {
+        "charge_point_id": session.charge_point_id,
+        "ocpp_transaction_id": session.ocpp_transaction_id,
+    }
+    order: list[str] = []
+
+    def second() -> None:
+        try:
+            with transaction.atomic():
+                first_row(Transaction, where=where, lock=True)
+                order.append("second locked")
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        assert first_row(Transaction, where=where, lock=True) is not None
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=0.5)
+        order.append("first commits")
+    thread.join(timeout=10)
+    assert order == ["first commits", "second locked"]

@@ -394,3 +394,30 @@ def test_a_vehicles_preference_comes_before_its_tokens_priority(db):
     preferred = shares()
     assert preferred["CP-A"] > preferred["CP-B"] >= 1380
     assert sum(preferred.values()) <= 10000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_a_session_change_queues_only_its_chargers_groups(settings, monkeypatch):
+    from core.background import background_work_done
+    from smartcharging import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.load_group_rebalance_task, "delay", queued.append)
+    site = LocationFactory()
+    in_site, chosen, alone = (
+        ChargePointFactory(location=site),
+        ChargePointFactory(),
+        ChargePointFactory(),
+    )
+    by_site = LoadGroup.objects.create(name="Site", location=site, max_import_w=10000)
+    by_choice = LoadGroup.objects.create(name="Chosen", max_import_w=10000)
+    by_choice.charge_points.add(chosen, in_site)
+    LoadGroup.objects.create(name="Off", max_import_w=10000, enabled=False).charge_points.add(alone)
+
+    for charger in (alone, chosen, in_site):
+        tasks.sessions_changed(charger.pk)
+    background_work_done()
+
+    assert queued[0] == by_choice.pk  # alone's only group is disabled: nothing queued
+    assert sorted(queued[1:]) == sorted([by_site.pk, by_choice.pk])
