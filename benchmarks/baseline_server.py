@@ -1,9 +1,10 @@
-"""The bare baseline: an OCPP 1.6 server built only from the ``ocpp`` library
-and ``websockets``. It answers what the benchmark's chargers send, validates
-every message as the library does, and stores nothing. O-V2X-MP's figures are
-reported as ratios to this server's, measured in the same run. Like O-V2X-MP,
-it validates on the event loop rather than on the library's default thread
-pool: the ratio then measures what O-V2X-MP adds, not a library setting.
+"""The bare baseline: an OCPP 1.6 and 2.0.1 server (by the subprotocol the
+charger asks for) built only from the ``ocpp`` library and ``websockets``. It
+answers what the benchmark's chargers send, validates every message as the
+library does, and stores nothing. O-V2X-MP's figures are reported as ratios to
+this server's, measured in the same run. Like O-V2X-MP, it validates on the
+event loop rather than on the library's default thread pool: the ratio then
+measures what O-V2X-MP adds, not a library setting.
 
     python benchmarks/baseline_server.py --port 9100
 """
@@ -20,6 +21,11 @@ from ocpp import messages
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as call_result201
+from ocpp.v201.datatypes import IdTokenInfoType
+from ocpp.v201.enums import Action as Action201
+from ocpp.v201.enums import AuthorizationStatusEnumType, RegistrationStatusEnumType
 from websockets.asyncio.server import ServerConnection, serve
 
 TRANSACTION_IDS = itertools.count(1)
@@ -61,18 +67,54 @@ class BareChargePoint(ChargePoint):
         return call_result.StopTransaction()
 
 
+class BareChargePoint201(ChargePoint201):
+    @on(Action201.boot_notification)
+    async def on_boot(self, **_: object) -> call_result201.BootNotification:
+        return call_result201.BootNotification(
+            current_time=now(), interval=300, status=RegistrationStatusEnumType.accepted
+        )
+
+    @on(Action201.heartbeat)
+    async def on_heartbeat(self) -> call_result201.Heartbeat:
+        return call_result201.Heartbeat(current_time=now())
+
+    @on(Action201.status_notification)
+    async def on_status(self, **_: object) -> call_result201.StatusNotification:
+        return call_result201.StatusNotification()
+
+    @on(Action201.transaction_event)
+    async def on_transaction_event(
+        self, id_token: dict | None = None, **_: object
+    ) -> call_result201.TransactionEvent:
+        # The spec requires the token's status when the event carries one (Started).
+        info = IdTokenInfoType(status=AuthorizationStatusEnumType.accepted) if id_token else None
+        return call_result201.TransactionEvent(id_token_info=info)
+
+
+CHARGE_POINTS: dict[str, type[ChargePoint] | type[ChargePoint201]] = {
+    "ocpp1.6": BareChargePoint,
+    "ocpp2.0.1": BareChargePoint201,
+}
+
+
 async def handle(websocket: ServerConnection) -> None:
     assert websocket.request is not None
     charge_point_id = websocket.request.path.rstrip("/").rsplit("/", 1)[-1]
+    charge_point = CHARGE_POINTS[websocket.subprotocol or "ocpp1.6"]
     try:
-        await BareChargePoint(charge_point_id, websocket).start()
+        await charge_point(charge_point_id, websocket).start()
     except Exception:
         return
 
 
 async def main(host: str, port: int) -> None:
     async with serve(
-        handle, host, port, subprotocols=["ocpp1.6"], ping_interval=None, max_queue=None
+        handle,
+        host,
+        port,
+        subprotocols=list(CHARGE_POINTS),  # type: ignore[arg-type]
+        ping_interval=None,
+        max_queue=None,
     ) as server:
         print(f"baseline listening on ws://{host}:{port}/", flush=True)
         stop = asyncio.Event()

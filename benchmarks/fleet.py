@@ -1,5 +1,6 @@
-"""The simulated chargers: raw OCPP-J 1.6 websocket clients, run in worker
-processes apart from the server, on loopback. Every run stops by itself."""
+"""The simulated chargers: raw OCPP-J websocket clients, run in worker
+processes apart from the server, on loopback. Every run stops by itself.
+OCPP 1.6 here; the 2.0.1 charger is in fleet201.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 CONNECT_WAVE = 200  # chargers connecting at once, except in a storm
+OCPP_VERSIONS = ("1.6", "2.0.1")
 
 
 def now() -> str:
@@ -27,18 +29,20 @@ class Charger:
     """One charger: one websocket, one call in flight (as OCPP allows). Calls
     from the server are answered Accepted by whoever reads next."""
 
+    subprotocol = "ocpp1.6"
+
     def __init__(self, url: str, charger_id: str) -> None:
         self.url = url
         self.id = charger_id
         self.websocket: Any = None
         self.counter = 0
-        self.transaction: int | None = None
+        self.transaction: int | str | None = None
         self.meter = 0
 
     async def connect(self) -> None:
         self.websocket = await connect(
             self.url + self.id,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            subprotocols=[self.subprotocol],  # type: ignore[list-item]
             open_timeout=120,
             ping_interval=None,
             max_queue=None,
@@ -150,6 +154,16 @@ class Plan:
     # until hold_until, then stop every transaction.
     storm: bool = False
     fleet_size: int = 0  # all chargers, in all processes (set by run_fleet)
+    ocpp_version: str = "1.6"  # one of OCPP_VERSIONS
+
+
+def charger_class(ocpp_version: str) -> type[Charger]:
+    if ocpp_version == "2.0.1":
+        # Imported here: fleet201 builds on this module.
+        from fleet201 import Charger201
+
+        return Charger201
+    return Charger
 
 
 async def _hold(charger: Charger, released: asyncio.Event) -> None:
@@ -260,11 +274,14 @@ async def _fleet(
         dropping.now.set()
 
     watching = asyncio.create_task(watch())
+    charger_type = charger_class(plan.ocpp_version)
     if plan.storm:
         waiting_to_drop = asyncio.create_task(drop_when_all_are_ready())
     outcomes = await asyncio.gather(
         *(
-            _one(plan, Charger(plan.url, cid), cid in charging, wave, released, booted, dropping)
+            _one(
+                plan, charger_type(plan.url, cid), cid in charging, wave, released, booted, dropping
+            )
             for cid in ids
         ),
         return_exceptions=True,

@@ -1,6 +1,6 @@
 """The benchmark harness (benchmarks/bench.py) works: a tiny run of every
-scenario. It checks the harness, not the figures (those are in
-docs/performance.md)."""
+scenario, and of the throughput scenario with OCPP 2.0.1 chargers. It checks
+the harness, not the figures (those are in docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -21,18 +21,37 @@ pytestmark = [
 ]
 
 BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench.py"
+OCPP_201_KINDS = {
+    "Heartbeat",
+    "StatusNotification",
+    "TransactionEvent(Started)",
+    "TransactionEvent(Updated)",
+    "TransactionEvent(Ended)",
+}
 
 
-def test_every_scenario_runs_and_prints_its_figures():
+def smoke_run(*arguments: str) -> str:
+    """The output of ``bench.py --smoke`` with ``arguments``."""
     completed = subprocess.run(
         # An address where no PostgreSQL answers: ours runs on SQLite.
-        [sys.executable, str(BENCH), "--smoke", "--postgres-url", "postgres://x@127.0.0.1:1/x"],
+        [
+            sys.executable,
+            str(BENCH),
+            "--smoke",
+            "--postgres-url",
+            "postgres://x@127.0.0.1:1/x",
+            *arguments,
+        ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    output = completed.stdout
+    return completed.stdout
+
+
+def test_every_scenario_runs_and_prints_its_figures():
+    output = smoke_run()
     sections = {
         part.split(":", 1)[0]: part for part in output.split("\n## ")[1:]
     }  # heading → its text
@@ -75,6 +94,29 @@ def test_every_scenario_runs_and_prints_its_figures():
     assert (unwatched[0], unwatched[4], watched[0]) == ("0", "—", "2"), output
     assert float(watched[4].replace(",", "")) > 0, output  # the clients received events
     assert " / " in watched[5], output  # and their delay was measured
+
+
+def test_throughput_runs_with_ocpp_201_chargers():
+    output = smoke_run("throughput", "--ocpp-version", "2.0.1")
+    assert output.splitlines()[0].endswith(", OCPP 2.0.1 chargers"), output
+    (throughput,) = output.split("\n## ")[1:]
+    saturated, paced, by_message = table_rows(throughput)
+    # A message answered with a CallError (or not at all) counts as an error
+    # and has no latency: zero errors is every message of every kind answered.
+    for table, errors_column in ((saturated, 5), (paced, 6)):
+        assert [row[0] for row in table] == ["baseline", "ov2xmp"], output
+        for row in table:
+            assert float(row[1].replace(",", "")) > 0, output
+            assert row[errors_column] == "0", output
+    # Each kind answered by each server: every run sees the frequent kinds;
+    # a transaction ends (2 % of charging messages) and starts again at least
+    # once in a server's two runs, by a wide margin.
+    assert {row[0] for row in by_message} == OCPP_201_KINDS, output
+    for kind, *cells in by_message:
+        for server_runs in (cells[0:2], cells[2:4]):
+            answered = [cell for cell in server_runs if cell != "nan / nan"]
+            frequent = kind in {"Heartbeat", "StatusNotification", "TransactionEvent(Updated)"}
+            assert len(answered) >= (2 if frequent else 1), (kind, output)
 
 
 def table_rows(section: str) -> list[list[list[str]]]:
