@@ -458,10 +458,14 @@ def transaction_event_record(
     or twice (a charger resends its offline queue): each seqNo is applied once,
     state fields only from the newest event, and the first event seen of an
     unknown transaction starts it, whatever its type."""
-    session = (
-        Transaction.objects.select_for_update()
-        .filter(charge_point_id=charge_point_id, ocpp_transaction_id=event.ocpp_transaction_id)
-        .first()
+    # Locked: the events of one session are applied one at a time.
+    session = first_row(
+        Transaction,
+        where={
+            "charge_point_id": charge_point_id,
+            "ocpp_transaction_id": event.ocpp_transaction_id,
+        },
+        lock=True,
     )
     authorization = None
     started_now = session is None
@@ -489,19 +493,29 @@ def transaction_event_record(
             exclude_transaction_id=session.pk,
         )
 
-    _, created = TransactionEvent.objects.get_or_create(
-        transaction=session,
-        seq_no=event.seq_no,
-        defaults={
-            "event_type": event.event_type,
-            "trigger_reason": event.trigger_reason,
-            "timestamp": event.timestamp,
-            "offline": event.offline,
-            "charging_state": event.charging_state,
-            "stopped_reason": event.stopped_reason,
-            "id_token_value": event.id_token_value,
-        },
+    # The session's lock makes look-then-insert safe (the unique constraint
+    # stays the backstop), at a fraction of get_or_create's cost per event.
+    created = (
+        first_key(TransactionEvent, where={"transaction_id": session.pk, "seq_no": event.seq_no})
+        is None
     )
+    if created:
+        insert_rows(
+            TransactionEvent,
+            [
+                {
+                    "transaction_id": session.pk,
+                    "seq_no": event.seq_no,
+                    "event_type": event.event_type,
+                    "trigger_reason": event.trigger_reason,
+                    "timestamp": event.timestamp,
+                    "offline": event.offline,
+                    "charging_state": event.charging_state,
+                    "stopped_reason": event.stopped_reason,
+                    "id_token_value": event.id_token_value,
+                }
+            ],
+        )
     if not created:
         logger.info(
             "%s: TransactionEvent %s #%s already applied",
