@@ -1,6 +1,6 @@
-"""Writes of the frequent messages (Heartbeat, StatusNotification, MeterValues)
-and of connections coming and going (connect, BootNotification, disconnect,
-held commands), many chargers' at once.
+"""Writes of the frequent messages (Heartbeat, StatusNotification, MeterValues,
+TransactionEvent(Updated)) and of connections coming and going (connect,
+BootNotification, disconnect, held commands), many chargers' at once.
 
 A charger has one call in flight and gets its answer only once what it sent
 is committed. After a network outage a whole fleet reconnects at once, and
@@ -39,6 +39,7 @@ from chargepoints.statuses import StatusReport, connector_record_statuses
 from commands.services import commands_take_held
 from core.time import utc_now
 from transactions.meter_values import MeterValuesReport, meter_values_record
+from transactions.transaction_updates import TransactionUpdate, transaction_updates_record
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,11 @@ class FrequentWrites:
         )
         self.meter_values: Batcher[MeterValuesReport, None] = Batcher(
             _none_each(lambda reports: meter_values_record(reports=reports)), name="meter values"
+        )
+        # OCPP 2.0.1 TransactionEvent(Updated): a 2.0.1 charger's meter values.
+        self.transaction_updates: Batcher[TransactionUpdate, None] = Batcher(
+            _none_each(lambda updates: transaction_updates_record(updates=updates)),
+            name="transaction updates",
         )
 
     async def close(self) -> None:

@@ -76,13 +76,7 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
     against a charger resending a message whose answer it missed. Each
     session's last energy reading moves forward, never back (readings may
     arrive out of order). Returns how many samples were stored."""
-    connection = connections[router.db_for_write(MeterValue)]
-    if connection.vendor == "postgresql":
-        rows, stored, sessions = _record_in_one_statement(reports, connection)
-    else:
-        rows, stored, sessions = _record_in_a_transaction(reports)
-    if stored < rows:
-        logger.info("%d meter value(s) already stored, not added again", rows - stored)
+    stored, sessions = meter_values_store(reports=reports)
     now = utc_now()
     linked = []
     for report in reports:
@@ -116,6 +110,20 @@ def meter_values_record(*, reports: Sequence[MeterValuesReport]) -> int:
 
 
 Sessions = dict[tuple[str, str], int]
+
+
+def meter_values_store(*, reports: Sequence[MeterValuesReport]) -> tuple[int, Sessions]:
+    """``meter_values_record`` without its events and warnings: (samples
+    stored, session ids by (charger, OCPP id)). Also for the readings of
+    2.0.1 TransactionEvents (``transactions.transaction_updates``)."""
+    connection = connections[router.db_for_write(MeterValue)]
+    if connection.vendor == "postgresql":
+        rows, stored, sessions = _record_in_one_statement(reports, connection)
+    else:
+        rows, stored, sessions = _record_in_a_transaction(reports)
+    if stored < rows:
+        logger.info("%d meter value(s) already stored, not added again", rows - stored)
+    return stored, sessions
 
 
 @db_transaction.atomic

@@ -54,6 +54,7 @@ from transactions.services import (
     TransactionEventData,
     transaction_event_record,
 )
+from transactions.transaction_updates import TransactionUpdate, batchable
 
 # A charger outside every load group gets no schedule from the platform:
 # Rejected, which the spec defines as "no schedule will come"; the EV then
@@ -149,6 +150,10 @@ class ChargePoint201(CertificateHandlers201, CsmsChargePoint, LibraryChargePoint
             ocpp_version=self.ocpp_version,
             operation_mode=transaction_info.get("operation_mode", ""),
         )
+        if batchable(event):
+            # A session's meter values: batched with other chargers', as 1.6 MeterValues.
+            await self.writes.transaction_updates.submit(TransactionUpdate(self.id, event))
+            return call_result.TransactionEvent()
         recorded = await db(transaction_event_record)(charge_point_id=self.id, event=event)
         info = id_token_info(recorded.authorization) if recorded.authorization else None
         return call_result.TransactionEvent(id_token_info=info)
