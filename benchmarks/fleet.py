@@ -30,6 +30,8 @@ class Charger:
     from the server are answered Accepted by whoever reads next."""
 
     subprotocol = "ocpp1.6"
+    # How the results name the messages of a transaction.
+    kinds = {"start": "StartTransaction", "stop": "StopTransaction", "meter values": "MeterValues"}
 
     def __init__(self, url: str, charger_id: str) -> None:
         self.url = url
@@ -79,14 +81,15 @@ class Charger:
             if message[0] == 2:
                 await self.websocket.send(json.dumps([3, message[1], {"status": "Accepted"}]))
 
+    def boot_notification(self) -> dict[str, Any]:
+        return {"chargePointVendor": "Bench", "chargePointModel": "Load"}
+
+    def status_notification(self) -> dict[str, Any]:
+        return {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+
     async def boot(self) -> None:
-        await self.call(
-            "BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Load"}
-        )
-        await self.call(
-            "StatusNotification",
-            {"connectorId": 1, "errorCode": "NoError", "status": "Available"},
-        )
+        await self.call("BootNotification", self.boot_notification())
+        await self.call("StatusNotification", self.status_notification())
 
     async def start_transaction(self) -> None:
         _, answer = await self.call(
@@ -122,16 +125,15 @@ class Charger:
                 await self.call(action, {})
             else:
                 action = "StatusNotification"
-                status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
-                await self.call(action, status)
+                await self.call(action, self.status_notification())
         elif self.transaction is None:
-            action = "StartTransaction"
+            action = self.kinds["start"]
             await self.start_transaction()
         elif random.random() < 0.02:
-            action = "StopTransaction"
+            action = self.kinds["stop"]
             await self.stop_transaction()
         else:
-            action = "MeterValues"
+            action = self.kinds["meter values"]
             await self.meter_values()
         return action, time.perf_counter() - started
 

@@ -6,7 +6,6 @@ chooses, numbered by ``seqNo``."""
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from typing import Any
 
@@ -25,6 +24,11 @@ class Charger201(Charger):
     frequent meter values read apart from starts and ends."""
 
     subprotocol = "ocpp2.0.1"
+    kinds = {
+        "start": "TransactionEvent(Started)",
+        "stop": "TransactionEvent(Ended)",
+        "meter values": "TransactionEvent(Updated)",
+    }
 
     def __init__(self, url: str, charger_id: str) -> None:
         super().__init__(url, charger_id)
@@ -99,10 +103,6 @@ class Charger201(Charger):
             meterValue=self.energy_reading("Transaction.End"),
         )
 
-    async def boot(self) -> None:
-        await self.call("BootNotification", self.boot_notification())
-        await self.call("StatusNotification", self.status_notification())
-
     async def start_transaction(self) -> None:
         await self.call("TransactionEvent", self.transaction_started())
 
@@ -112,26 +112,3 @@ class Charger201(Charger):
 
     async def meter_values(self) -> None:
         await self.call("TransactionEvent", self.transaction_updated())
-
-    async def next_message(self, charging: bool) -> tuple[str, float]:
-        """As Charger.next_message, with the same shares: charging chargers
-        send TransactionEvent(Updated), and now and then (2 %) Ended and then
-        Started; the others alternate Heartbeat and StatusNotification."""
-        started = time.perf_counter()
-        if not charging:
-            if random.random() < 0.5:
-                action = "Heartbeat"
-                await self.call(action, {})
-            else:
-                action = "StatusNotification"
-                await self.call(action, self.status_notification())
-        elif self.transaction is None:
-            action = "TransactionEvent(Started)"
-            await self.start_transaction()
-        elif random.random() < 0.02:
-            action = "TransactionEvent(Ended)"
-            await self.stop_transaction()
-        else:
-            action = "TransactionEvent(Updated)"
-            await self.meter_values()
-        return action, time.perf_counter() - started

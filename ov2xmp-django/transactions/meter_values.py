@@ -115,7 +115,7 @@ Sessions = dict[tuple[str, str], int]
 def meter_values_store(*, reports: Sequence[MeterValuesReport]) -> tuple[int, Sessions]:
     """``meter_values_record`` without its events and warnings: (samples
     stored, session ids by (charger, OCPP id)). Also for the readings of
-    2.0.1 TransactionEvents (``transactions.transaction_updates``)."""
+    2.0.1 TransactionEvents (``transactions.transaction_events``)."""
     connection = connections[router.db_for_write(MeterValue)]
     if connection.vendor == "postgresql":
         rows, stored, sessions = _record_in_one_statement(reports, connection)

@@ -12,16 +12,13 @@ from django.test.utils import CaptureQueriesContext
 
 from chargepoints.tests.factories import T0, ChargePointFactory
 from transactions.models import MeterValue, Transaction, TransactionEvent
-from transactions.services import (
-    MeterReading,
-    SampledValue,
-    TransactionEventData,
-    transaction_event_record,
-)
+from transactions.services import MeterReading, SampledValue
 from transactions.tests.factories import TransactionFactory
-from transactions.transaction_updates import (
+from transactions.transaction_events import (
+    TransactionEventData,
     TransactionUpdate,
     batchable,
+    transaction_event_record,
     transaction_updates_record,
 )
 
