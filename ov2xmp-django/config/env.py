@@ -251,6 +251,7 @@ class PlatformSettings:
     api_port: int
     ocpp_port: int
     csms_processes: int
+    csms_stop_seconds: float
     unknown_chargers: str
     heartbeat_interval: int
     boot_retry_interval: int

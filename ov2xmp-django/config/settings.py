@@ -275,6 +275,8 @@ OV2XMP = PlatformSettings(
     ocpp_port=env.integer("OCPP_PORT", 9000, minimum=0, maximum=65535),
     # `ov2xmp csms` in this many processes on the OCPP port (needs Redis).
     csms_processes=env.integer("CSMS_PROCESSES", 1, minimum=1, maximum=64),
+    # How long a csms process may take to stop before it abandons what is left.
+    csms_stop_seconds=env.number("CSMS_STOP_SECONDS", 5.0, minimum=0.1),
     # What to do with a charger id the platform does not know.
     unknown_chargers=env.choice("UNKNOWN_CHARGERS", "accept", ["accept", "pending", "reject"]),
     heartbeat_interval=env.integer("HEARTBEAT_INTERVAL", 300, minimum=1),

@@ -13,6 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from chargepoints.security import request_redacted
+from core.stopping import cancel_and_wait
 from core.time import utc_now
 from ocpp_messages.models import Direction, MessageType
 from ocpp_messages.services import ocpp_messages_record
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 # Above this many unwritten frames (the database is down for long), the oldest
 # are dropped with an error in the log rather than exhausting memory.
 MAX_BACKLOG = 100_000
+# How long closing waits for the flushing task to end before writing the last
+# frames itself.
+CLOSE_CANCEL_SECONDS = 2.0
 
 
 FrameParts = tuple[int | None, str, str, Any, str]
@@ -67,6 +71,7 @@ class MessageLog:
         self._batch_full = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._writing = 0
         self.dropped = 0
 
     def record(
@@ -122,22 +127,29 @@ class MessageLog:
             self._batch_full.clear()
             await self.flush()
 
+    @property
+    def unwritten(self) -> int:
+        """Frames queued or being written."""
+        return len(self._pending) + self._writing
+
     async def flush(self) -> None:
         async with self._flush_lock:
             if not self._pending:
                 return
             batch, self._pending = self._pending, []
+            self._writing = len(batch)
             try:
                 await database_sync_to_async(ocpp_messages_record)(messages=batch)
             except Exception:
                 # Keep the frames for the next attempt; they are the audit trail.
                 logger.exception("message log: writing %d frames failed, will retry", len(batch))
                 self._pending[:0] = batch
+            finally:
+                self._writing = 0
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Cancelled again until it ends (core/stopping.py says why).
+            await cancel_and_wait({self._task}, within=CLOSE_CANCEL_SECONDS)
             self._task = None
         await self.flush()

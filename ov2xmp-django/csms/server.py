@@ -34,6 +34,7 @@ from websockets.typing import Subprotocol
 from chargepoints.models import CHARGE_POINT_ID_PATTERN, RegistrationStatus
 from chargepoints.services import ConnectionReport
 from commands.services import EXECUTE_MESSAGE, command_route
+from core.stopping import cancel_and_wait, finished_within
 from csms.admission import BASIC_CHALLENGE, admission_refusal, transport_of
 from csms.batching import FrequentWrites
 from csms.charge_point import CsmsChargePoint, LoggedConnection, db
@@ -61,6 +62,9 @@ CLOSE_REPLACED = 4000
 REPLACE_WAIT_SECONDS = 5.0
 RECEIVE_RETRY_SECONDS = 1.0
 LISTEN_BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
+# The least time a step of stopping gets, even after an earlier step used up
+# the time allowed: the message log's last frames are still worth a try.
+STOP_STEP_MIN_SECONDS = 0.5
 
 
 def charge_point_id_from_path(path: str) -> str | None:
@@ -83,14 +87,14 @@ def select_subprotocol(
 
 def spawn(tasks: set[asyncio.Task[None]], work: Coroutine[Any, Any, None], what: str) -> None:
     """Run ``work`` in the background, kept in ``tasks`` until it ends; nobody
-    awaits it, so its failure is logged here."""
+    awaits it, so its failure is logged here. The task is named ``what``."""
 
     def done(task: asyncio.Task[None]) -> None:
         tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("%s failed", what, exc_info=task.exception())
 
-    task = asyncio.create_task(work)
+    task = asyncio.create_task(work, name=what)
     tasks.add(task)
     task.add_done_callback(done)
 
@@ -174,17 +178,42 @@ class CsmsServer:
                 "use 'pending' or 'reject' where the network is not trusted"
             )
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> None:
+        """Close the charger connections, then write what is queued, in at
+        most ``within`` seconds (``OV2XMP_CSMS_STOP_SECONDS`` by default); a
+        step after one that used the time up still gets
+        ``STOP_STEP_MIN_SECONDS``. A step not done in its time is abandoned,
+        and the log says which: a process that is stopping must end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (settings.OV2XMP.csms_stop_seconds if within is None else within)
+
+        def time_left() -> float:
+            return max(deadline - loop.time(), STOP_STEP_MIN_SECONDS)
+
         if self._server is not None:
             self._server.close(close_connections=True)
-            await self._server.wait_closed()
+            if not await finished_within(self._server.wait_closed(), seconds=time_left()):
+                logger.error(
+                    "stopping: abandoned closing the connections of %d chargers (%s)",
+                    len(self.connections),
+                    ", ".join(sorted(self.connections)[:10]),
+                )
             self._server = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        abandoned = await cancel_and_wait(self._tasks, within=time_left())
+        if abandoned:
+            logger.error(
+                "stopping: abandoned %d background tasks that did not end when cancelled: %s",
+                len(abandoned),
+                ", ".join(sorted(task.get_name() for task in abandoned)),
+            )
         await self.writes.close()
-        await self.message_log.close()
-        await live_updates.stop()
+        if not await finished_within(self.message_log.close(), seconds=time_left()):
+            logger.error(
+                "stopping: abandoned writing the OCPP message log's last %d frames",
+                self.message_log.unwritten,
+            )
+        if not await finished_within(live_updates.stop(), seconds=time_left()):
+            logger.error("stopping: abandoned stopping the live-updates publisher")
 
     async def _receive_commands(self, layer: Any) -> None:
         while True:

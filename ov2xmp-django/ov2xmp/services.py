@@ -10,6 +10,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -242,8 +243,14 @@ async def _serve_csms(*, reuse_port: bool, ready: Any) -> None:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+
+    def stop_requested() -> None:
+        if not stop.is_set():
+            _exit_if_still_running_after(config.csms_stop_seconds + CSMS_EXIT_GRACE_SECONDS)
+        stop.set()
+
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop_requested)
     freeze_startup_objects()
     await server.start()
     if ready is None:
@@ -255,18 +262,56 @@ async def _serve_csms(*, reuse_port: bool, ready: Any) -> None:
     await server.stop()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# After OV2XMP_CSMS_STOP_SECONDS (CsmsServer.stop's steps), this long for the
+# rest (asyncio's teardown, the threads joined at exit) before a csms process
+# exits regardless.
+CSMS_EXIT_GRACE_SECONDS = 3.0
+
+
+def _exit_if_still_running_after(seconds: float) -> None:
+    """The last resort of a stopping csms process. Its stop is bounded step
+    by step (CsmsServer.stop); what follows is not: a thread stuck in a
+    database call is joined at exit for as long as it takes."""
+
+    def exit_now() -> None:
+        busy = [
+            thread.name
+            for thread in threading.enumerate()
+            if not thread.daemon and thread is not threading.current_thread()
+        ]
+        logger.error(
+            "still running %g s after the stop signal; exiting now, abandoning the threads %s",
+            seconds,
+            ", ".join(busy),
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(1)
+
+    deadline = threading.Timer(seconds, exit_now)
+    deadline.name = "csms-exit-deadline"
+    deadline.daemon = True
+    deadline.start()
+
+
 # A child that ends this soon after it started is failing (its port is taken,
 # its database unreachable): restarting it would only repeat the failure.
 CSMS_CHILD_MIN_LIFETIME = 10.0
 CSMS_CHILD_READY_TIMEOUT = 60.0
+# After a child's own deadline (CSMS_EXIT_GRACE_SECONDS past the stop), how
+# long the parent waits before it kills the child.
+CSMS_CHILD_KILL_MARGIN = 2.0
 
 
 def run_csms_processes(count: int) -> None:
     """``count`` csms processes on one port (SO_REUSEPORT: the kernel spreads
     new connections among them), to use more than one core. Each is a csms
     process of its own, with its own channel, as in distributed mode, so
-    commands need the Redis channel layer. A child that dies is restarted;
-    SIGINT or SIGTERM stops them all."""
+    commands need the Redis channel layer. A child that dies is restarted,
+    unless they are being stopped. SIGINT or SIGTERM stops them all, each in
+    bounded time (OV2XMP_CSMS_STOP_SECONDS); a child ends with its parent
+    even if the parent is killed (Linux)."""
     import multiprocessing
     from multiprocessing.connection import wait
 
@@ -283,8 +328,19 @@ def run_csms_processes(count: int) -> None:
     ready = context.Queue()
 
     def start_child(number: int) -> Any:
-        child = context.Process(target=_csms_child, args=(ready,), name=f"csms-{number}")
-        child.start()
+        """A new child, or None once stopping. The stop signals are blocked
+        around the fork: one arriving meanwhile is handled after, here and in
+        the child (once its handlers are its own, _csms_child)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            if stopping:
+                return None
+            child = context.Process(
+                target=_csms_child, args=(ready, os.getpid()), name=f"csms-{number}"
+            )
+            child.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         child.started_at = time.monotonic()  # type: ignore[attr-defined]
         return child
 
@@ -296,7 +352,9 @@ def run_csms_processes(count: int) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    children = {number: start_child(number) for number in range(count)}
+    children = {
+        number: child for number in range(count) if (child := start_child(number)) is not None
+    }
     failed = not _all_ready(children, ready, lambda: stopping)
     stopping = stopping or failed
     while not stopping:
@@ -309,12 +367,25 @@ def run_csms_processes(count: int) -> None:
             if lived < CSMS_CHILD_MIN_LIFETIME:
                 failed = stopping = True
                 break
-            children[number] = start_child(number)
+            replacement = start_child(number)
+            if replacement is None:  # stopping
+                break
+            children[number] = replacement
     for child in children.values():
         if child.is_alive():
             os.kill(child.pid, signal.SIGTERM)
+    deadline = (
+        time.monotonic()
+        + config.csms_stop_seconds
+        + CSMS_EXIT_GRACE_SECONDS
+        + CSMS_CHILD_KILL_MARGIN
+    )
     for child in children.values():
-        child.join()
+        child.join(max(deadline - time.monotonic(), 0.0))
+        if child.is_alive():
+            logger.error("csms process %s did not end after SIGTERM; killing it", child.pid)
+            child.kill()
+            child.join()
     if failed:
         sys.exit("ov2xmp: a csms process failed as it started (see the log above)")
 
@@ -339,12 +410,40 @@ def _all_ready(children: dict[int, Any], ready: Any, stopping: Callable[[], bool
     return True
 
 
-def _csms_child(ready: Any) -> None:
+def _csms_child(ready: Any, parent_pid: int) -> None:
+    # Until its event loop handles them (_serve_csms), a stop signal ends the
+    # child at once. The handlers inherited from the parent would only set
+    # the parent's flag, in this process's copy: the child went on to serve,
+    # and the parent waited for it for ever.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    _stop_with_parent()
+    if os.getppid() != parent_pid:  # it ended before that took effect
+        sys.exit("ov2xmp: the parent csms process has ended")
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by start_child
     config = settings.OV2XMP
     try:
         asyncio.run(_serve_csms(reuse_port=True, ready=ready))
     except OSError as error:
         sys.exit(f"ov2xmp: cannot listen for OCPP on {config.bind}:{config.ocpp_port}: {error}")
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _stop_with_parent() -> None:
+    """Have the kernel send this process SIGTERM when its parent ends, however
+    it ends: a parent that is killed (SIGKILL) cannot stop its children, and
+    they were left serving, orphaned. Linux only; elsewhere run one csms
+    process (ADR 0014)."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        error = ctypes.get_errno()
+        logger.warning("this csms process will outlive its parent: %s", os.strerror(error))
 
 
 def ftp_url(bind: str, port: int) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from core.stopping import cancel_and_wait
 from updates.events import Event, keyed_group_prefix
 from updates.interest import Interest, interest
 
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 MESSAGE_TYPE = "update"
 # Events in one channel-layer message at most (Redis messages stay small).
 EVENTS_PER_MESSAGE = 100
+# How long stopping waits for the publisher to end.
+STOP_SECONDS = 2.0
 
 
 class Publisher:
@@ -155,7 +158,6 @@ async def stop() -> None:
     if publisher is None or publisher.loop is not asyncio.get_running_loop():
         return
     _publisher = None
-    if publisher.task is not None:
-        publisher.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await publisher.task
+    # Cancelled again until it ends: it talks to Redis (core/stopping.py).
+    if publisher.task is not None and await cancel_and_wait({publisher.task}, within=STOP_SECONDS):
+        logger.error("live updates: the publisher did not end when cancelled; abandoned")
