@@ -53,11 +53,13 @@ def update_each(model: type[Model], objects: Collection[Model], fields: Sequence
 
 
 def _matching(
-    model: type[Model], where: dict[str, Any], since: tuple[str, datetime] | None
+    model: type[Model],
+    connection: Any,
+    where: dict[str, Any],
+    since: tuple[str, datetime] | None,
 ) -> tuple[str, list[Any]]:
     """``FROM … WHERE …`` and its parameters for ``first_key`` and ``first_row``."""
     meta = model._meta
-    connection = connections[router.db_for_read(model)]
     quote = connection.ops.quote_name
     conditions, params = [], []
     for name, value in where.items():
@@ -91,7 +93,7 @@ def first_key(
     assert model._meta.pk is not None
     connection = connections[router.db_for_read(model)]
     key = connection.ops.quote_name(str(model._meta.pk.column))
-    matching, params = _matching(model, where, since)
+    matching, params = _matching(model, connection, where, since)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {key} {matching} ORDER BY {key} LIMIT 1", params)
         row = cursor.fetchone()
@@ -105,7 +107,7 @@ def first_row(model: type[M], *, where: dict[str, Any], lock: bool = False) -> M
     assert model._meta.pk is not None
     connection = connections[router.db_for_write(model)]
     key = connection.ops.quote_name(str(model._meta.pk.column))
-    matching, params = _matching(model, where, None)
+    matching, params = _matching(model, connection, where, None)
     sql = f"SELECT * {matching} ORDER BY {key} LIMIT 1"
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"

@@ -1,7 +1,9 @@
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from chargepoints.models import Connector
@@ -146,14 +148,8 @@ def test_first_key_since_keeps_rows_at_or_after_the_moment() -> None:
 def test_a_locked_first_row_holds_others_until_the_commit() -> None:
     """``lock``: a second transaction asking for the row waits for the first
     (PostgreSQL; SQLite locks the whole database on the first write)."""
-    from django.db import connection
-
     if not connection.features.has_select_for_update:
         pytest.skip("no row locks on this database")
-    import threading
-
-    from django.db import connections, transaction
-
     session = TransactionFactory()
     where = {
         "charge_point_id": session.charge_point_id,

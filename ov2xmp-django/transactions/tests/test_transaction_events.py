@@ -83,8 +83,8 @@ def sessions(prefix: str, count: int) -> list[Transaction]:
 
 def script(s: list[Transaction]) -> list[list[TransactionUpdate]]:
     """Batches of updates: plain ones, a repeat, an older seqNo, a pause (not
-    plain), one that ends (not batchable, not sent here), and one for a
-    session the platform never saw."""
+    plain: load management hears of it), facts the session has already, and
+    one for a session the platform never saw."""
     unknown = TransactionFactory.build(
         charge_point=s[0].charge_point, ocpp_transaction_id="tx-unknown"
     )
@@ -158,10 +158,13 @@ class Collected:
 def test_a_batch_ends_as_each_event_applied_alone(
     monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
+    from smartcharging import tasks
     from updates import publisher
 
     batched, alone = sessions("B", 3), sessions("A", 3)
     collected = {"B": Collected(), "A": Collected()}
+    changed: list[str] = []  # chargers whose load groups were told
+    monkeypatch.setattr(tasks, "sessions_changed", changed.append)
     monkeypatch.setattr(publisher, "current", lambda: collected["B"])
     with django_capture_on_commit_callbacks(execute=True):
         for batch in script(batched):
@@ -173,6 +176,8 @@ def test_a_batch_ends_as_each_event_applied_alone(
                 transaction_event_record(charge_point_id=update.charge_point_id, event=update.event)
 
     assert outcome(batched) == outcome(alone)
+    # The pause, and the unknown session's start, reached load management.
+    assert sorted(changed) == ["A-0", "A-2", "B-0", "B-2"]
     # What the live feed hears too, the sessions' new last readings included.
     assert collected["B"].told("B-") == collected["A"].told("A-")
     assert any(event.type == "transaction.updated" for event in collected["B"].events)
