@@ -169,16 +169,21 @@ def _statement() -> str:
     evses, connectors = Evse._meta.db_table, Connector._meta.db_table
     # Nothing is written when a connector is missing (``missing``): the
     # caller then writes the batch the other way, which creates it. The
-    # connectors are found LATERAL, by their unique indexes, one probe per
-    # report, whatever plan the planner would choose for a join.
+    # connectors are found LATERAL, by their unique indexes, one probe each
+    # for the EVSE and the connector per report, whatever plan the planner
+    # would choose for a join; LIMIT 1 keeps PostgreSQL from merging the
+    # look-up into a join (as transactions/meter_values.py says).
     return f"""
 WITH v AS (SELECT * FROM unnest({values}) AS v ({names})),
 target AS (
     SELECT c.connector, v.* FROM v
     CROSS JOIN LATERAL (
-        SELECT c.id AS connector FROM {evses} e JOIN {connectors} c ON c.evse_id = e.id
-        WHERE e.charge_point_id = v.cp AND e.evse_id = v.evse
+        SELECT c.id AS connector FROM {connectors} c
+        WHERE c.evse_id = (
+            SELECT e.id FROM {evses} e WHERE e.charge_point_id = v.cp AND e.evse_id = v.evse
+        )
             AND c.connector_id = coalesce(v.conn, 1)
+        LIMIT 1
     ) c
 ),
 missing AS (SELECT 1 FROM v WHERE NOT EXISTS (SELECT 1 FROM target t WHERE t.ord = v.ord)),

@@ -23,3 +23,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def generic_plan(sql: str) -> str:
+    """PostgreSQL's generic plan of ``sql`` (a statement with ``%s``
+    placeholders), as ``EXPLAIN`` prints it: the plan a prepared statement
+    keeps, made without its parameters' values."""
+    from django.db import connection
+
+    numbered = sql.split("%s")
+    statement = (
+        "".join(f"{part}${index}" for index, part in enumerate(numbered[:-1], start=1))
+        + numbered[-1]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE planned AS {statement}")
+        try:
+            nulls = ", ".join(["NULL"] * (len(numbered) - 1))
+            cursor.execute(f"EXPLAIN EXECUTE planned({nulls})")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE planned")
+            cursor.execute("RESET plan_cache_mode")

@@ -224,7 +224,10 @@ def _statement() -> str:
     # The look-ups are LATERAL, one index probe per key (the sessions by the
     # unique (charger, OCPP id) index, which holds non-empty ids): a join
     # would let the planner scan the table, and a prepared statement's
-    # generic plan cannot know how few keys a batch has.
+    # generic plan cannot know how few keys a batch has. Each ends in LIMIT
+    # 1, which keeps PostgreSQL from merging it into a join (so does NOT
+    # EXISTS, into an anti-join): with a plan made while the table was
+    # small, every batch then read the whole table (docs/performance.md).
     values = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
     names = ", ".join(name for name, _ in _COLUMNS)
     meter_values, sessions = MeterValue._meta.db_table, Transaction._meta.db_table
@@ -236,17 +239,20 @@ sessions AS (
         SELECT id FROM {sessions}
         WHERE charge_point_id = k.cp AND ocpp_transaction_id = k.tx
             AND ocpp_transaction_id <> ''
+        LIMIT 1
     ) t
 ),
 fresh AS (
-    SELECT DISTINCT ON ({_IDENTITY}) * FROM v
-    WHERE NOT EXISTS (
-        SELECT 1 FROM {meter_values} m
+    SELECT DISTINCT ON ({_IDENTITY}) v.* FROM v
+    LEFT JOIN LATERAL (
+        SELECT 1 AS found FROM {meter_values} m
         WHERE m.charge_point_id = v.cp AND m.timestamp = v.ts AND m.evse_id = v.evse
             AND m.measurand = v.measurand AND m.phase = v.phase AND m.unit = v.unit
             AND m.context = v.context AND m.location = v.location AND m.format = v.format
             AND m.value = v.value
-    )
+        LIMIT 1
+    ) stored_before ON true
+    WHERE stored_before.found IS NULL
     ORDER BY {_IDENTITY}, ord
 ),
 stored AS (

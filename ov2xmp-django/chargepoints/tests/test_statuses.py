@@ -10,8 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.models import ChargePoint, Connector, StatusNotification
-from chargepoints.statuses import StatusReport, connector_record_statuses
+from chargepoints.statuses import StatusReport, _statement, connector_record_statuses
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
+from core.testing import generic_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,14 @@ def test_on_postgresql_a_batch_of_known_connectors_is_one_statement():
             reports=[report(c, "Charging", T0 + timedelta(hours=1)) for c in connectors]
         )
     assert len(captured) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+def test_the_statement_s_generic_plan_finds_connectors_by_index():
+    # Planned while the tables are empty, as a prepared statement's plan is
+    # kept: with a join in its place, each batch read every connector.
+    plan = generic_plan(_statement())
+    look_up = plan[plan.index("CTE target") : plan.index("CTE missing")]
+    assert "Index Scan" in look_up, plan
+    assert "Seq Scan" not in look_up, plan
+    assert "Index Cond: (connector_id" not in look_up, plan  # every EVSE's connector 1

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.tests.factories import T0, ChargePointFactory
-from transactions.meter_values import MeterValuesReport, meter_values_record
+from core.testing import generic_plan
+from transactions.meter_values import MeterValuesReport, _statement, meter_values_record
 from transactions.models import MeterValue, Transaction
 from transactions.services import MeterReading, SampledValue
 from transactions.tests.factories import TransactionFactory
@@ -150,6 +151,16 @@ def test_on_postgresql_a_batch_is_one_statement():
     with CaptureQueriesContext(connection) as captured:
         meter_values_record(reports=[energy(s, "5000", T0 + timedelta(days=1)) for s in sessions])
     assert len(captured) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+def test_the_statement_s_generic_plan_probes_indexes_and_reads_no_table_whole():
+    # Planned while the tables are empty, as a prepared statement's plan is
+    # kept: with a join in its place, each batch read the sessions and all
+    # meter values stored so far.
+    plan = generic_plan(_statement())
+    assert "Seq Scan on transactions_metervalue" not in plan, plan
+    assert "Seq Scan on transactions_transaction" not in plan, plan
 
 
 def flows(session: Transaction, at, **samples: tuple[str, str]) -> MeterValuesReport:
