@@ -22,7 +22,7 @@ from chargepoints.models import (
     VariableMonitor,
 )
 from commands.models import Command
-from core.db import update_each
+from core.db import update_each, update_keyed
 from updates.events import charger_event
 from updates.services import events_publish
 
@@ -205,8 +205,8 @@ def chargepoints_record_boot(*, boots: Sequence[tuple[str, BootInfo]], at: datet
 
 def chargepoints_record_heartbeat(*, charge_point_ids: Sequence[str], at: datetime) -> None:
     """Heartbeats of many chargers, received at about ``at``: one UPDATE."""
-    ChargePoint.objects.filter(id__in=charge_point_ids).update(
-        last_heartbeat_at=at, last_seen_at=at, updated_at=at
+    update_keyed(
+        ChargePoint, charge_point_ids, last_heartbeat_at=at, last_seen_at=at, updated_at=at
     )
     events_publish(
         events=[
@@ -218,7 +218,7 @@ def chargepoints_record_heartbeat(*, charge_point_ids: Sequence[str], at: dateti
 
 def chargepoints_touch(*, charge_point_ids: Sequence[str], at: datetime) -> None:
     """Chargers seen (any message) at about ``at``: one UPDATE."""
-    ChargePoint.objects.filter(id__in=charge_point_ids).update(last_seen_at=at, updated_at=at)
+    update_keyed(ChargePoint, charge_point_ids, last_seen_at=at, updated_at=at)
 
 
 def chargepoint_record_firmware_status(*, charge_point_id: str, status: str, at: datetime) -> None:

@@ -52,6 +52,37 @@ def update_each(model: type[Model], objects: Collection[Model], fields: Sequence
         cursor.execute(sql, params)
 
 
+def update_keyed(model: type[Model], keys: Sequence[Any], **values: Any) -> None:
+    """Set the fields (by attname) in ``values`` on the rows of ``model`` whose
+    primary keys are ``keys``. On PostgreSQL ``… WHERE pk = ANY(%s)``: one
+    statement text whatever the number of keys, so prepared and planned once
+    per connection; the ORM's ``IN (%s, …)`` is a new statement for each
+    count, parsed and planned anew (a batch of heartbeats is one, and its
+    size varies with the load: docs/performance.md). Elsewhere the ORM."""
+    if not keys:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.filter(pk__in=keys).update(**values)
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assert meta.pk is not None
+    fields = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)  # type: ignore[union-attr]
+    params = [
+        field.get_db_prep_save(values[name], connection)  # type: ignore[union-attr]
+        for name, field in zip(values, fields, strict=True)
+    ]
+    keys_type = meta.pk.db_type(connection)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "
+        f"WHERE {quote(str(meta.pk.column))} = ANY(%s::{keys_type}[])"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, [meta.pk.get_db_prep_value(key, connection) for key in keys]])
+
+
 def _matching(
     model: type[Model],
     connection: Any,

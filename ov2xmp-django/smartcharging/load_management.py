@@ -19,10 +19,10 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
 
-from chargepoints.models import ConfigurationKey, Connector, DeviceModelVariable
+from chargepoints.models import ChargePoint, ConfigurationKey, Connector, DeviceModelVariable
 from smartcharging.allocation import Demand, allocate
 from smartcharging.models import (
     ChargingNeeds,
@@ -140,6 +140,30 @@ def load_groups_of(charge_point_id: str) -> QuerySet[LoadGroup]:
         Q(charge_points__id=charge_point_id) | Q(location__chargers__id=charge_point_id),
         enabled=True,
     ).distinct()
+
+
+def load_group_ids_of(charge_point_id: str) -> list[int]:
+    """The ids of ``load_groups_of``, in plain SQL: each session's start and
+    end asks, and building the query through the ORM cost the csms more than
+    running it (docs/performance.md)."""
+    members = LoadGroup.charge_points.through._meta
+
+    def column(meta: Any, name: str) -> str:
+        return str(meta.get_field(name).column)
+
+    with connections[router.db_for_read(LoadGroup)].cursor() as cursor:
+        cursor.execute(
+            f"SELECT g.id FROM {LoadGroup._meta.db_table} g WHERE g.enabled AND ("
+            f"EXISTS (SELECT 1 FROM {members.db_table} m"
+            f" WHERE m.{column(members, 'loadgroup')} = g.id"
+            f" AND m.{column(members, 'chargepoint')} = %s)"
+            f" OR g.{column(LoadGroup._meta, 'location')} = ("
+            f"SELECT {column(ChargePoint._meta, 'location')}"
+            f" FROM {ChargePoint._meta.db_table} WHERE id = %s)"
+            f") ORDER BY g.id",
+            [charge_point_id, charge_point_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 # Phases of an AC energy transfer, to turn the EV's currents into power.

@@ -7,7 +7,7 @@ from celery import shared_task
 from commands.services import command_dispatch_queue
 from core.background import run_in_background, run_on_thread, run_or_queue
 from core.time import utc_now
-from smartcharging.load_management import load_group_rebalance, load_groups_due, load_groups_of
+from smartcharging.load_management import load_group_ids_of, load_group_rebalance, load_groups_due
 
 
 @shared_task
@@ -22,8 +22,9 @@ def load_group_rebalance_task(group_id: int) -> int:
 def load_groups_rebalance_for_charger(charge_point_id: str) -> int:
     # No longer queued (sessions_changed looks the groups up first); kept so
     # that tasks an earlier version queued still run after an upgrade.
-    groups = list(load_groups_of(charge_point_id).values_list("pk", flat=True))
-    return sum(load_group_rebalance_task(group_id) for group_id in groups)
+    return sum(
+        load_group_rebalance_task(group_id) for group_id in load_group_ids_of(charge_point_id)
+    )
 
 
 @shared_task
@@ -47,7 +48,7 @@ def sessions_changed(charge_point_id: str) -> None:
 
 
 def _rebalance_groups_of(charge_point_id: str) -> None:
-    for group_id in load_groups_of(charge_point_id).values_list("pk", flat=True):
+    for group_id in load_group_ids_of(charge_point_id):
         run_or_queue(
             load_group_rebalance_task,
             group_id,

@@ -4,12 +4,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chargepoints.models import Connector
+from chargepoints.models import ChargePoint, Connector
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
 from commands.models import Command
-from core.db import first_key, first_row, insert_rows, update_each
+from core.db import first_key, first_row, insert_rows, update_each, update_keyed
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
 from transactions.tests.factories import TransactionFactory
 
@@ -55,6 +56,39 @@ def test_text_and_null_values_round_trip() -> None:
 def test_nothing_to_update_runs_no_statement(django_assert_num_queries) -> None:
     with django_assert_num_queries(0):
         update_each(Transaction, [], ["meter_last_wh"])
+
+
+def test_keyed_rows_get_the_values_and_the_others_keep_theirs() -> None:
+    first, second, untouched = ChargePointFactory.create_batch(3, last_seen_at=T0)
+    seen = T0 + timedelta(minutes=5)
+
+    update_keyed(ChargePoint, [first.pk, second.pk], last_seen_at=seen, firmware_status="it's")
+
+    stored = {c.pk: c for c in ChargePoint.objects.all()}
+    assert [(stored[c.pk].last_seen_at, stored[c.pk].firmware_status) for c in (first, second)] == [
+        (seen, "it's"),
+        (seen, "it's"),
+    ]
+    assert (stored[untouched.pk].last_seen_at, stored[untouched.pk].firmware_status) == (
+        T0,
+        untouched.firmware_status,
+    )
+
+
+def test_keyed_updates_of_any_number_of_rows_are_one_statement(django_assert_num_queries) -> None:
+    chargers = ChargePointFactory.create_batch(3)
+    statements = set()
+    for count in (1, 2, 3):
+        with CaptureQueriesContext(connection) as captured:
+            update_keyed(ChargePoint, [c.pk for c in chargers[:count]], last_seen_at=T0)
+        assert len(captured) == 1
+        if connection.vendor == "postgresql":  # the keys are one parameter, an array
+            statement, keys = captured[0]["sql"].split("= ANY(")
+            statements.add(statement)
+            assert keys.count("CP-") == count
+    with django_assert_num_queries(0):
+        update_keyed(ChargePoint, [], last_seen_at=T0)
+    assert len(statements) <= 1
 
 
 def test_inserted_rows_keep_their_values_and_get_their_defaults() -> None:

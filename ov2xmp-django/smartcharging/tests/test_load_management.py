@@ -19,7 +19,12 @@ from chargepoints.tests.factories import ChargePointFactory
 from commands.tests.charger import answering_charger
 from csms.tests.helpers import eventually, in_thread
 from locations.tests.factories import LocationFactory
-from smartcharging.load_management import daily_limits_errors, group_limit_periods
+from smartcharging.load_management import (
+    daily_limits_errors,
+    group_limit_periods,
+    load_group_ids_of,
+    load_groups_of,
+)
 from smartcharging.models import GridSignal, LoadGroup
 
 H = 3600
@@ -421,3 +426,25 @@ def test_with_a_broker_a_session_change_queues_only_its_chargers_groups(settings
 
     assert queued[0] == by_choice.pk  # alone's only group is disabled: nothing queued
     assert sorted(queued[1:]) == sorted([by_site.pk, by_choice.pk])
+
+
+def test_a_charger_s_groups_are_those_it_is_in_and_those_of_its_site(db):
+    site, elsewhere = LocationFactory(), LocationFactory()
+    charger = ChargePointFactory(location=site)
+    listed = LoadGroup.objects.create(name="Listed", max_import_w=10000)
+    listed.charge_points.add(charger)
+    of_site = LoadGroup.objects.create(name="Site", location=site, max_import_w=10000)
+    both = LoadGroup.objects.create(name="Both", location=site, max_import_w=10000)
+    both.charge_points.add(charger)
+    disabled = LoadGroup.objects.create(name="Off", max_import_w=1, enabled=False)
+    disabled.charge_points.add(charger)
+    LoadGroup.objects.create(name="Other site", location=elsewhere, max_import_w=10000)
+    LoadGroup.objects.create(name="Nobody's", max_import_w=10000)
+    unplaced = ChargePointFactory(location=None)
+    LoadGroup.objects.create(name="Unplaced", location=None, max_import_w=1)
+
+    expected = sorted([listed.pk, of_site.pk, both.pk])
+    assert load_group_ids_of(charger.pk) == expected
+    assert sorted(load_groups_of(charger.pk).values_list("pk", flat=True)) == expected
+    assert load_group_ids_of(unplaced.pk) == []
+    assert load_group_ids_of("no such charger") == []
