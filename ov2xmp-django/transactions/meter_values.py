@@ -23,7 +23,7 @@ from typing import Any
 from django.db import connections, router
 from django.db import transaction as db_transaction
 
-from core.db import insert_rows
+from core.db import insert_rows, rows_where_any
 from core.time import utc_now
 from transactions.models import MeterValue, Transaction
 from transactions.services import (
@@ -161,9 +161,13 @@ def _transactions_for_update(keys: set[tuple[str, str]]) -> dict[tuple[str, str]
     """The transactions named by (charger id, OCPP transaction id), locked."""
     if not keys:
         return {}
-    found = Transaction.objects.select_for_update().filter(
-        charge_point_id__in={charger for charger, _ in keys},
-        ocpp_transaction_id__in={ocpp_id for _, ocpp_id in keys},
+    found = rows_where_any(
+        Transaction,
+        where={
+            "charge_point_id": {charger for charger, _ in keys},
+            "ocpp_transaction_id": {ocpp_id for _, ocpp_id in keys},
+        },
+        lock=True,
     )
     by_key = {(t.charge_point_id, t.ocpp_transaction_id): t for t in found}
     return {key: by_key[key] for key in keys if key in by_key}

@@ -28,7 +28,7 @@ from typing import Any
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
-from core.db import first_key, first_row, insert_rows, update_each
+from core.db import first_key, first_row, insert_rows, update_each, values_where_any
 from core.time import utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
@@ -308,10 +308,14 @@ def transaction_updates_record(*, updates: Sequence[TransactionUpdate]) -> None:
         {(update.charge_point_id, update.event.ocpp_transaction_id) for update in updates}
     )
     applied = set(
-        TransactionEvent.objects.filter(
-            transaction_id__in=[session.pk for session in sessions.values()],
-            seq_no__in={update.event.seq_no for update in updates},
-        ).values_list("transaction_id", "seq_no")
+        values_where_any(
+            TransactionEvent,
+            ["transaction_id", "seq_no"],
+            where={
+                "transaction_id": [session.pk for session in sessions.values()],
+                "seq_no": {update.event.seq_no for update in updates},
+            },
+        )
     )
     plain: list[tuple[Transaction, TransactionEventData]] = []
     in_plain: set[int] = set()
@@ -358,8 +362,8 @@ def _apply(plain: list[tuple[Transaction, TransactionEventData]]) -> None:
         # published below tell the new ones.
         meter_values_store(reports=reports)
         by_id = {session.pk: session for session, _ in plain}
-        for pk, wh, at in Transaction.objects.filter(pk__in=by_id).values_list(
-            "pk", "meter_last_wh", "meter_last_at"
+        for pk, wh, at in values_where_any(
+            Transaction, ["id", "meter_last_wh", "meter_last_at"], where={"id": by_id}
         ):
             by_id[pk].meter_last_wh, by_id[pk].meter_last_at = wh, at
     # State only the newest event may set.

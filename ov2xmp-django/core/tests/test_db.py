@@ -10,7 +10,16 @@ from django.utils import timezone
 from chargepoints.models import ChargePoint, Connector
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
 from commands.models import Command
-from core.db import first_key, first_row, insert_rows, update_each, update_keyed
+from core.db import (
+    first_key,
+    first_row,
+    insert_rows,
+    rows_where_any,
+    update_each,
+    update_keyed,
+    values_where_any,
+)
+from ocpp_messages.models import OcppMessage
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
 from transactions.tests.factories import TransactionFactory
 
@@ -89,6 +98,41 @@ def test_keyed_updates_of_any_number_of_rows_are_one_statement(django_assert_num
     with django_assert_num_queries(0):
         update_keyed(ChargePoint, [], last_seen_at=T0)
     assert len(statements) <= 1
+
+
+def test_rows_where_each_field_is_any_of_its_values_come_by_key() -> None:
+    first, second, third = TransactionFactory.create_batch(3, ocpp_transaction_id="same")
+    other = TransactionFactory(charge_point=first.charge_point, ocpp_transaction_id="other")
+
+    with transaction.atomic():
+        found = rows_where_any(
+            Transaction,
+            where={
+                "charge_point_id": [third.charge_point_id, first.charge_point_id],
+                "ocpp_transaction_id": ["same"],
+            },
+            lock=True,
+        )
+    assert [t.pk for t in found] == [first.pk, third.pk]
+    assert found[0].meter_last_wh == first.meter_last_wh
+    assert rows_where_any(Transaction, where={"id": [other.pk, second.pk]}) == [second, other]
+    assert rows_where_any(Transaction, where={"id": []}) == []
+
+
+def test_values_where_any_are_converted_as_the_orm_converts_them() -> None:
+    session = TransactionFactory(meter_last_wh=Decimal("12.5"), meter_last_at=T0)
+    TransactionFactory()
+
+    assert values_where_any(
+        Transaction, ["id", "meter_last_wh", "meter_last_at"], where={"id": {session.pk}}
+    ) == [(session.pk, Decimal("12.5"), T0)]
+    assert values_where_any(Transaction, ["id"], where={"id": set()}) == []
+    logged = OcppMessage.objects.create(
+        charge_point_id="CP-1", direction="received", payload={"a": [1, "b"]}, timestamp=T0
+    )
+    assert values_where_any(OcppMessage, ["payload"], where={"id": [logged.pk]}) == [
+        ({"a": [1, "b"]},)
+    ]
 
 
 def test_inserted_rows_keep_their_values_and_get_their_defaults() -> None:
