@@ -55,10 +55,11 @@ def update_each(model: type[Model], objects: Collection[Model], fields: Sequence
 def update_keyed(model: type[Model], keys: Sequence[Any], **values: Any) -> None:
     """Set the fields (by attname) in ``values`` on the rows of ``model`` whose
     primary keys are ``keys``. On PostgreSQL ``… WHERE pk = ANY(%s)``: one
-    statement text whatever the number of keys, so prepared and planned once
-    per connection; the ORM's ``IN (%s, …)`` is a new statement for each
-    count, parsed and planned anew (a batch of heartbeats is one, and its
-    size varies with the load: docs/performance.md). Elsewhere the ORM."""
+    statement text whatever the number of keys, which psycopg prepares once
+    per connection, and none of the ORM's cost of building it; the ORM's
+    ``IN (%s, …)`` is a new statement for each count (a batch of heartbeats
+    is one, and its size varies with the load: docs/performance.md).
+    Elsewhere the ORM."""
     if not keys:
         return
     connection = connections[router.db_for_write(model)]
@@ -104,10 +105,9 @@ def rows_where_any(
     """The rows of ``model`` whose fields (by attname) each hold one of
     ``where``'s values, by primary key; with ``lock``, locked for the rest of
     the transaction (``FOR UPDATE``). On PostgreSQL in plain SQL with arrays
-    (``= ANY``): one statement text whatever the numbers of values, prepared
-    once per connection, and none of the ORM's cost of building the query,
-    which was most of a batch's look-up (docs/performance.md). Elsewhere
-    through the ORM."""
+    (``= ANY``), as ``update_keyed``: building the query through the ORM was
+    most of a batch's look-up (docs/performance.md). Elsewhere through the
+    ORM."""
     if not all(where.values()):
         return []
     connection = connections[router.db_for_write(model)]
