@@ -69,26 +69,25 @@ def update_keyed(model: type[Model], keys: Sequence[Any], **values: Any) -> None
     meta = model._meta
     quote = connection.ops.quote_name
     assert meta.pk is not None
-    fields = [meta.get_field(name) for name in values]
-    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)  # type: ignore[union-attr]
+    fields: list[Any] = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
     params = [
-        field.get_db_prep_save(values[name], connection)  # type: ignore[union-attr]
+        field.get_db_prep_save(values[name], connection)
         for name, field in zip(values, fields, strict=True)
     ]
-    keys_type = meta.pk.db_type(connection)
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "
-        f"WHERE {quote(str(meta.pk.column))} = ANY(%s::{keys_type}[])"
-    )
+    matching, keys_param = _any_of(model, connection, {meta.pk.attname: keys})
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, [meta.pk.get_db_prep_value(key, connection) for key in keys]])
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {matching}",
+            [*params, *keys_param],
+        )
 
 
 def _any_of(
     model: type[Model], connection: Any, where: dict[str, Collection[Any]]
 ) -> tuple[str, list[Any]]:
-    """``FROM … WHERE`` each field (by attname) ``= ANY`` of its values (an
-    array: PostgreSQL), and the parameters."""
+    """The condition that each field (by attname) is ``= ANY`` of its values
+    (an array: PostgreSQL), and its parameters."""
     meta = model._meta
     quote = connection.ops.quote_name
     conditions, params = [], []
@@ -96,7 +95,7 @@ def _any_of(
         field: Any = meta.get_field(name)
         conditions.append(f"{quote(str(field.column))} = ANY(%s::{field.db_type(connection)}[])")
         params.append([field.get_db_prep_value(value, connection) for value in values])
-    return f"FROM {quote(meta.db_table)} WHERE {' AND '.join(conditions)}", params
+    return " AND ".join(conditions), params
 
 
 def rows_where_any(
@@ -116,8 +115,12 @@ def rows_where_any(
         found = manager.filter(**{f"{name}__in": values for name, values in where.items()})
         return list((found.select_for_update() if lock else found).order_by("pk"))
     assert model._meta.pk is not None
+    quote = connection.ops.quote_name
     matching, params = _any_of(model, connection, where)
-    sql = f"SELECT * {matching} ORDER BY {connection.ops.quote_name(str(model._meta.pk.column))}"
+    sql = (
+        f"SELECT * FROM {quote(model._meta.db_table)} WHERE {matching}"
+        f" ORDER BY {quote(str(model._meta.pk.column))}"
+    )
     return list(manager.raw(sql + (" FOR UPDATE" if lock else ""), params))
 
 
@@ -136,10 +139,11 @@ def values_where_any(
         return list(found.values_list(*fields))
     meta = model._meta
     columns: list[Any] = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
     matching, params = _any_of(model, connection, where)
-    selected = ", ".join(connection.ops.quote_name(str(field.column)) for field in columns)
+    selected = ", ".join(quote(str(field.column)) for field in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {selected} {matching}", params)
+        cursor.execute(f"SELECT {selected} FROM {quote(meta.db_table)} WHERE {matching}", params)
         rows = cursor.fetchall()
     # As the ORM converts what it reads (a JSON field's text, say).
     converters = [

@@ -146,21 +146,27 @@ def load_group_ids_of(charge_point_id: str) -> list[int]:
     """The ids of ``load_groups_of``, in plain SQL: each session's start and
     end asks, and building the query through the ORM cost the csms more than
     running it (docs/performance.md)."""
+    connection = connections[router.db_for_read(LoadGroup)]
+    quote = connection.ops.quote_name
     members = LoadGroup.charge_points.through._meta
 
-    def column(meta: Any, name: str) -> str:
-        return str(meta.get_field(name).column)
+    def table(meta: Any) -> str:
+        return str(quote(meta.db_table))
 
-    with connections[router.db_for_read(LoadGroup)].cursor() as cursor:
+    def column(meta: Any, name: str) -> str:
+        return str(quote(meta.get_field(name).column))
+
+    groups, chargers = LoadGroup._meta, ChargePoint._meta
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT g.id FROM {LoadGroup._meta.db_table} g WHERE g.enabled AND ("
-            f"EXISTS (SELECT 1 FROM {members.db_table} m"
-            f" WHERE m.{column(members, 'loadgroup')} = g.id"
+            f"SELECT g.{column(groups, 'id')} FROM {table(groups)} g"
+            f" WHERE g.{column(groups, 'enabled')} AND ("
+            f"EXISTS (SELECT 1 FROM {table(members)} m"
+            f" WHERE m.{column(members, 'loadgroup')} = g.{column(groups, 'id')}"
             f" AND m.{column(members, 'chargepoint')} = %s)"
-            f" OR g.{column(LoadGroup._meta, 'location')} = ("
-            f"SELECT {column(ChargePoint._meta, 'location')}"
-            f" FROM {ChargePoint._meta.db_table} WHERE id = %s)"
-            f") ORDER BY g.id",
+            f" OR g.{column(groups, 'location')} = (SELECT {column(chargers, 'location')}"
+            f" FROM {table(chargers)} WHERE {column(chargers, 'id')} = %s)"
+            f") ORDER BY 1",
             [charge_point_id, charge_point_id],
         )
         return [row[0] for row in cursor.fetchall()]
