@@ -123,14 +123,23 @@ def run_web() -> None:
     serve_asgi(with_csms=False)
 
 
+# The collector's thresholds while serving (CPython's default: 700, 10, 10).
+# Under load a csms process made about 300 young collections in 25 s and
+# three full ones of 85 to 130 ms each, every connection waiting; with the
+# first threshold at 10,000, 7 young and one full, and a fifth of the time
+# collecting (docs/performance.md). Cyclic garbage waits longer: a few MB.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
 def freeze_startup_objects() -> None:
     """Django, the libraries and the settings are made once and live as long
     as the process: moved out of the garbage collector's sight, so that a full
     collection walks only what serving made. In the csms, a full collection
     over the 131,000 objects of its start paused every connection for
-    125 to 160 ms (docs/performance.md)."""
+    125 to 160 ms (docs/performance.md). Then the serving thresholds."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def serve_asgi(*, with_csms: bool, files_only: bool = False) -> None:

@@ -266,3 +266,19 @@ def test_csms_ends_tls_itself_when_given_a_certificate(tmp_path):
             asyncio.run(boot(f"ws://127.0.0.1:{port}/ws/ocpp/"))  # plain ws:// is not served
     finally:
         assert stop(csms) == 0
+
+
+def test_a_serving_process_freezes_its_startup_objects_and_collects_less_often():
+    import gc
+
+    from ov2xmp.services import GC_THRESHOLDS, freeze_startup_objects
+
+    before = gc.get_threshold()
+    try:
+        freeze_startup_objects()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        assert GC_THRESHOLDS[0] > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
