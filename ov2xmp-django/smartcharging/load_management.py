@@ -135,17 +135,11 @@ def load_group_sessions(group: LoadGroup) -> QuerySet[Transaction]:
     )
 
 
-def load_groups_of(charge_point_id: str) -> QuerySet[LoadGroup]:
-    return LoadGroup.objects.filter(
-        Q(charge_points__id=charge_point_id) | Q(location__chargers__id=charge_point_id),
-        enabled=True,
-    ).distinct()
-
-
 def load_group_ids_of(charge_point_id: str) -> list[int]:
-    """The ids of ``load_groups_of``, in plain SQL: each session's start and
-    end asks, and building the query through the ORM cost the csms more than
-    running it (docs/performance.md)."""
+    """The ids of the enabled load groups a charger is in: listed in the
+    group, or at the group's location. In plain SQL: each session's start
+    and end asks, and building the query through the ORM cost the csms more
+    than running it (docs/performance.md)."""
     connection = connections[router.db_for_read(LoadGroup)]
     quote = connection.ops.quote_name
     members = LoadGroup.charge_points.through._meta

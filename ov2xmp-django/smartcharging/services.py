@@ -50,11 +50,11 @@ def charging_needs_record(*, charge_point_id: str, needs: ReportedNeeds) -> Char
     """Store an EV's needs. Within a load group they set the session's share
     (its minimum and maximum power): the group is rebalanced and the needs
     answered Accepted, since a schedule will come; elsewhere Rejected."""
-    from smartcharging.load_management import load_groups_of
+    from smartcharging.load_management import load_group_ids_of
     from smartcharging.tasks import sessions_changed
 
     session = transaction_active_on_evse(charge_point_id=charge_point_id, evse_id=needs.evse_id)
-    scheduled = session is not None and load_groups_of(charge_point_id).exists()
+    scheduled = session is not None and bool(load_group_ids_of(charge_point_id))
     if scheduled:
         transaction.on_commit(lambda: sessions_changed(charge_point_id))
     return ChargingNeeds.objects.create(

@@ -23,7 +23,6 @@ from smartcharging.load_management import (
     daily_limits_errors,
     group_limit_periods,
     load_group_ids_of,
-    load_groups_of,
 )
 from smartcharging.models import GridSignal, LoadGroup
 
@@ -445,6 +444,5 @@ def test_a_charger_s_groups_are_those_it_is_in_and_those_of_its_site(db):
 
     expected = sorted([listed.pk, of_site.pk, both.pk])
     assert load_group_ids_of(charger.pk) == expected
-    assert sorted(load_groups_of(charger.pk).values_list("pk", flat=True)) == expected
     assert load_group_ids_of(unplaced.pk) == []
     assert load_group_ids_of("no such charger") == []
