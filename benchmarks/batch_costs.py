@@ -1,0 +1,304 @@
+"""What one batch of each frequent write costs, in the csms's thread and in
+PostgreSQL, by batch size: the costs the paced runs only show summed and
+mixed, measured on their own (docs/performance.md).
+
+    .venv/bin/python benchmarks/batch_costs.py
+    .venv/bin/python benchmarks/batch_costs.py --sizes 1,10,50 --writes statuses
+
+It makes a fresh PostgreSQL database (dropped afterwards) with --chargers
+connected chargers, each with a connector and a running session, and runs
+each write's service (the function a csms batch writer calls) on batches of
+each size, in this process: the time it takes, the CPU time of this thread,
+and the CPU time of the database's backends. Each figure is the median of
+--rounds rounds of --items items. PostgreSQL's CPU is read from /proc in
+clock ticks (10 ms), so a round spans many batches.
+
+Run it against two checkouts one after the other (each with its own
+.venv) to compare them; the csms's CPU per batch moves little between
+runs, PostgreSQL's a little more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITES = ("heartbeats", "statuses", "meter-values", "message-log")
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["OV2XMP_DATABASE_URL"] = database_url
+    os.environ["OV2XMP_DATA_DIR"] = tempfile.mkdtemp(prefix="ov2xmp-batch-costs-")
+    os.environ["OV2XMP_LOG_LEVEL"] = "warning"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT / "ov2xmp-django"))
+    import django
+
+    django.setup()
+
+
+def database_cpu_seconds(name: str) -> float:
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+                if command.startswith(b"postgres") and f" {name} ".encode() in command:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError):  # ended meanwhile
+                continue
+    return total
+
+
+def prepare(chargers: int) -> tuple[list[str], dict[str, int]]:
+    """Connected chargers, each with connector 1 and a running session."""
+    from django.core.management import call_command
+
+    from chargepoints.services import ConnectionReport, chargepoints_connect
+    from chargepoints.statuses import StatusReport, connector_record_statuses
+    from core.time import utc_now
+    from transactions.services import transaction_start
+
+    call_command("migrate", verbosity=0)
+    ids = [f"COST-{n:05d}" for n in range(chargers)]
+    chargepoints_connect(
+        reports=[
+            ConnectionReport(
+                charge_point_id=charger,
+                ocpp_version="1.6",
+                connection_id=uuid.uuid4().hex,
+                remote_address="127.0.0.1",
+                registration_status_if_new="Accepted",
+            )
+            for charger in ids
+        ],
+        at=utc_now(),
+    )
+    connector_record_statuses(
+        reports=[
+            StatusReport(
+                charge_point_id=charger,
+                evse_id=1,
+                connector_id=1,
+                status="Preparing",
+                timestamp=utc_now(),
+            )
+            for charger in ids
+        ]
+    )
+    sessions = {}
+    for charger in ids:
+        started = transaction_start(
+            charge_point_id=charger,
+            ocpp_version="1.6",
+            evse_id=1,
+            connector_id=1,
+            id_token_value="COST-TAG",
+            started_at=utc_now(),
+            meter_start_wh=Decimal(0),
+        )
+        sessions[charger] = started.transaction.pk
+    return ids, sessions
+
+
+def writers(sessions: dict[str, int]) -> dict[str, Callable[[list[str]], object]]:
+    """Each write as its batcher calls it, for a batch of chargers' messages."""
+    from chargepoints.services import chargepoints_record_heartbeat
+    from chargepoints.statuses import StatusReport, connector_record_statuses
+    from core.time import utc_now
+    from ocpp_messages.models import Direction
+    from ocpp_messages.services import ocpp_messages_record
+    from transactions.meter_values import MeterValuesReport, meter_values_record
+    from transactions.services import MeterReading, SampledValue
+
+    register = [0]
+
+    def meter_values(batch: list[str]) -> object:
+        # As the throughput fleet sends them: an energy register and a power.
+        register[0] += 1
+        now = utc_now()
+        return meter_values_record(
+            reports=[
+                MeterValuesReport(
+                    charge_point_id=charger,
+                    evse_id=1,
+                    connector_id=1,
+                    ocpp_transaction_id=str(sessions[charger]),
+                    readings=[
+                        MeterReading(
+                            timestamp=now,
+                            sampled_values=[
+                                SampledValue(value=str(register[0]), unit="Wh"),
+                                SampledValue(
+                                    value="7.2", measurand="Power.Active.Import", unit="kW"
+                                ),
+                            ],
+                        )
+                    ],
+                )
+                for charger in batch
+            ]
+        )
+
+    def statuses(batch: list[str]) -> object:
+        status = "Charging" if register[0] % 2 else "SuspendedEV"
+        register[0] += 1
+        return connector_record_statuses(
+            reports=[
+                StatusReport(
+                    charge_point_id=charger,
+                    evse_id=1,
+                    connector_id=1,
+                    status=status,
+                    timestamp=utc_now(),
+                )
+                for charger in batch
+            ]
+        )
+
+    def message_log(batch: list[str]) -> object:
+        # One logged frame per charger: a MeterValues call.
+        return ocpp_messages_record(
+            messages=[
+                {
+                    "charge_point_id": charger,
+                    "direction": Direction.RECEIVED,
+                    "message_type": 2,
+                    "unique_id": uuid.uuid4().hex,
+                    "action": "MeterValues",
+                    "payload": {
+                        "connectorId": 1,
+                        "transactionId": sessions[charger],
+                        "meterValue": [{"timestamp": "2026-11-24T12:00:00Z", "sampledValue": []}],
+                    },
+                    "error_code": "",
+                    "raw": "",
+                    "ocpp_version": "1.6",
+                    "timestamp": utc_now(),
+                }
+                for charger in batch
+            ]
+        )
+
+    return {
+        "heartbeats": lambda batch: chargepoints_record_heartbeat(
+            charge_point_ids=batch, at=utc_now()
+        ),
+        "statuses": statuses,
+        "meter-values": meter_values,
+        "message-log": message_log,
+    }
+
+
+def measure(
+    write: Callable[[list[str]], object], ids: list[str], size: int, items: int, database: str
+) -> tuple[float, float, float]:
+    """ms per batch: wall, this thread's CPU, the database's CPU. Each batch
+    as a batch writer runs it: with a connection from the pool, given back."""
+    from django.db import close_old_connections
+
+    def one(batch: list[str]) -> None:
+        close_old_connections()
+        try:
+            write(batch)
+        finally:
+            close_old_connections()
+
+    for start in range(0, 5 * size, size):  # warm: statements prepared
+        one(ids[start : start + size])
+    batches = max(20, items // size)
+    position = 0
+    wall, cpu = time.perf_counter(), time.thread_time()
+    database_cpu = database_cpu_seconds(database)
+    for _ in range(batches):
+        if position + size > len(ids):
+            position = 0
+        one(ids[position : position + size])
+        position += size
+    return (
+        (time.perf_counter() - wall) * 1000 / batches,
+        (time.thread_time() - cpu) * 1000 / batches,
+        (database_cpu_seconds(database) - database_cpu) * 1000 / batches,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "OV2XMP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ov2xmp"
+        ),
+        help="a server and database name; a fresh database is made beside it",
+    )
+    parser.add_argument("--chargers", type=int, default=500)
+    parser.add_argument("--sizes", default="1,10,50", help="batch sizes, comma-separated")
+    parser.add_argument("--writes", default=",".join(WRITES), help="comma-separated")
+    parser.add_argument("--items", type=int, default=1000, help="items per round and size")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny: checks the script")
+    arguments = parser.parse_args()
+    if arguments.smoke:
+        arguments.chargers, arguments.sizes, arguments.items, arguments.rounds = 20, "1,5", 20, 1
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    chosen = arguments.writes.split(",")
+    if unknown := set(chosen) - set(WRITES):
+        parser.error(f"unknown writes: {', '.join(sorted(unknown))}; known: {', '.join(WRITES)}")
+    if max(sizes) > arguments.chargers:
+        parser.error("a batch holds each charger once: --chargers must be ≥ every size")
+
+    import psycopg
+
+    base = arguments.postgres_url.rsplit("/", 1)[0]
+    database = f"ov2xmp_costs_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    django_ready = False
+    try:
+        setup_django(f"{base}/{database}")
+        django_ready = True
+        ids, sessions = prepare(arguments.chargers)
+        print(
+            f"# batch costs: {arguments.chargers} chargers, median of {arguments.rounds} "
+            f"rounds of {arguments.items} items"
+        )
+        print(
+            "\n| write | batch | ms per batch: wall / csms CPU / PostgreSQL CPU "
+            "| µs per item: csms / PostgreSQL |"
+        )
+        print("| --- | --- | --- | --- |")
+        write_of = writers(sessions)
+        for name in chosen:
+            for size in sizes:
+                rounds = [
+                    measure(write_of[name], ids, size, arguments.items, database)
+                    for _ in range(arguments.rounds)
+                ]
+                wall, cpu, database_cpu = (
+                    statistics.median(figures) for figures in zip(*rounds, strict=True)
+                )
+                print(
+                    f"| {name} | {size} | {wall:.2f} / {cpu:.2f} / {database_cpu:.2f} "
+                    f"| {cpu * 1000 / size:.0f} / {database_cpu * 1000 / size:.0f} |"
+                )
+    finally:
+        if django_ready:
+            from django.db import connections
+
+            connections.close_all()
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
