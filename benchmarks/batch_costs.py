@@ -31,6 +31,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+from servers import database_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 WRITES = ("heartbeats", "statuses", "meter-values", "message-log")
 
@@ -44,20 +46,6 @@ def setup_django(database_url: str) -> None:
     import django
 
     django.setup()
-
-
-def database_cpu_seconds(name: str) -> float:
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-                if command.startswith(b"postgres") and f" {name} ".encode() in command:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, IndexError):  # ended meanwhile
-                continue
-    return total
 
 
 def prepare(chargers: int) -> tuple[list[str], dict[str, int]]:

@@ -22,21 +22,7 @@ from pathlib import Path
 
 import servers
 from fleet import OCPP_VERSIONS, Plan, percentile, run_fleet
-from servers import cpu_seconds, postgres_or_none, start_ours, tree_cpu_seconds
-
-
-def database_cpu_seconds(name: str) -> float:
-    """CPU time used so far by the PostgreSQL backends connected to ``name``."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-                if command.startswith(b"postgres") and f" {name} ".encode() in command:
-                    total += cpu_seconds(int(entry.name))
-            except (OSError, IndexError):  # ended meanwhile
-                continue
-    return total
+from servers import database_cpu_seconds, postgres_or_none, start_ours, tree_cpu_seconds
 
 
 def database_of(pid: int) -> str:

@@ -82,6 +82,20 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def database_cpu_seconds(name: str) -> float:
+    """CPU time used so far by the PostgreSQL backends connected to ``name``."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+                if command.startswith(b"postgres") and f" {name} ".encode() in command:
+                    total += cpu_seconds(int(entry.name))
+            except (OSError, IndexError):  # ended meanwhile
+                continue
+    return total
+
+
 @dataclass
 class Server:
     name: str
