@@ -6,22 +6,31 @@ runs, to compare two versions back to back (docs/performance.md).
     .venv/bin/python benchmarks/paced.py --rate 2400 --csms-processes 2
     .venv/bin/python benchmarks/paced.py --rate 1800 --ov2xmp ../other/.venv/bin/ov2xmp
     .venv/bin/python benchmarks/paced.py --rate 1800 --ocpp-version 2.0.1
+    .venv/bin/python benchmarks/paced.py --rate 1500 --runs 4 --against ../other/.venv/bin/ov2xmp
 
 Prints the rate answered, the reply latency (all messages, then by message),
 and the CPU time per answer of the csms (all its processes) and of
 PostgreSQL, counted on the connections to the run's own database only (other
 databases on the same server do not count).
+
+On a machine whose speed drifts, one run says little: ``--runs N`` runs N
+times, and ``--against`` another ov2xmp command as often, the two taking
+turns (A B, B A, A B, …, so that a steady drift favours neither). Then a
+summary: each version's median p50, p99 and CPU per answer, the range of
+its p99, and how many of its runs met p99 < 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import servers
-from fleet import OCPP_VERSIONS, Plan, percentile, run_fleet
+from fleet import OCPP_VERSIONS, LoadResult, Plan, percentile, run_fleet
 from servers import database_cpu_seconds, postgres_or_none, start_ours, tree_cpu_seconds
 
 
@@ -54,12 +63,49 @@ def main() -> None:
         default="1.6",
         help="the chargers' OCPP version, default 1.6",
     )
+    parser.add_argument("--runs", type=int, default=1, help="runs of each version")
+    parser.add_argument("--against", help="another ov2xmp command, run in turn with this one")
     arguments = parser.parse_args()
-    if arguments.ov2xmp:
-        servers.OV2XMP = arguments.ov2xmp
+    if arguments.runs < 1:
+        parser.error("--runs is at least 1")
     postgres_url = postgres_or_none(arguments.postgres_url)
     if postgres_url is None:
         raise SystemExit("paced.py needs PostgreSQL (--postgres-url)")
+    versions = {"A": arguments.ov2xmp or servers.OV2XMP}
+    if arguments.against:
+        versions["B"] = arguments.against
+    several_runs = arguments.runs > 1 or len(versions) > 1
+    if several_runs:
+        for label, command in versions.items():
+            print(f"{label}: {command}")
+    runs: dict[str, list[Run]] = {label: [] for label in versions}
+    for turn in range(arguments.runs):
+        order = list(versions) if turn % 2 == 0 else list(reversed(versions))
+        for label in order:
+            run = paced_run(arguments, postgres_url, versions[label])
+            runs[label].append(run)
+            report(arguments, run, label=label if several_runs else "")
+    if several_runs:
+        summarise(runs)
+
+
+@dataclass
+class Run:
+    result: LoadResult
+    server_cpu: float
+    database_cpu: float
+
+    @property
+    def p50(self) -> float:
+        return self.result.percentile(0.5)
+
+    @property
+    def p99(self) -> float:
+        return self.result.percentile(0.99)
+
+
+def paced_run(arguments: argparse.Namespace, postgres_url: str, command: str) -> Run:
+    servers.OV2XMP = command
     several = arguments.csms_processes > 1
     server = start_ours(
         postgres_url,
@@ -92,19 +138,45 @@ def main() -> None:
         )
     finally:
         server.stop()
+    return Run(result, used["server"], used["database"])
+
+
+def report(arguments: argparse.Namespace, run: Run, *, label: str) -> None:
+    result = run.result
     # The default, 1.6, goes unsaid: the line reads as it always has.
     version = "" if arguments.ocpp_version == "1.6" else f"OCPP {arguments.ocpp_version}: "
     print(
-        f"{version}offered {arguments.rate:,.0f}/s, answered {result.rate:,.0f}/s, "
-        f"p50 {result.percentile(0.5):.1f} ms, p99 {result.percentile(0.99):.1f} ms, "
+        f"{label + ': ' if label else ''}{version}offered {arguments.rate:,.0f}/s, "
+        f"answered {result.rate:,.0f}/s, p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms, "
         f"max {result.slowest:.1f} ms, {result.errors} errors; CPU ms per answer: "
-        f"csms {result.cpu_per_reply(used['server']):.3f}, "
-        f"PostgreSQL {result.cpu_per_reply(used['database']):.3f}"
+        f"csms {result.cpu_per_reply(run.server_cpu):.3f}, "
+        f"PostgreSQL {result.cpu_per_reply(run.database_cpu):.3f}",
+        flush=True,
     )
     for action, latencies in sorted(result.by_action().items()):
         print(
             f"  {action}: {len(latencies)} answers, p50 {percentile(latencies, 0.5):.1f} ms, "
             f"p99 {percentile(latencies, 0.99):.1f} ms"
+        )
+
+
+def summarise(runs: dict[str, list[Run]]) -> None:
+    print(
+        "\n| version | runs | p50 ms (median) | p99 ms (median) | p99 ms (range) "
+        "| runs with p99 < 100 ms | CPU ms per answer, csms / PostgreSQL (median) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, of_version in runs.items():
+        p99s = [run.p99 for run in of_version]
+        csms = statistics.median(run.result.cpu_per_reply(run.server_cpu) for run in of_version)
+        database = statistics.median(
+            run.result.cpu_per_reply(run.database_cpu) for run in of_version
+        )
+        print(
+            f"| {label} | {len(of_version)} | "
+            f"{statistics.median(run.p50 for run in of_version):.1f} | "
+            f"{statistics.median(p99s):.1f} | {min(p99s):.1f} to {max(p99s):.1f} | "
+            f"{sum(p99 < 100 for p99 in p99s)} | {csms:.3f} / {database:.3f} |"
         )
 
 
