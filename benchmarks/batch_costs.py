@@ -13,9 +13,9 @@ and the CPU time of the database's backends. Each figure is the median of
 --rounds rounds of --items items. PostgreSQL's CPU is read from /proc in
 clock ticks (10 ms), so a round spans many batches.
 
-Run it against two checkouts one after the other (each with its own
-.venv) to compare them; the csms's CPU per batch moves little between
-runs, PostgreSQL's a little more.
+To compare two checkouts, run each's copy (with its own .venv) in turn,
+several times: the figures drift with the machine too (in one slow stretch
+they doubled within minutes), though less than the paced runs' latencies.
 """
 
 from __future__ import annotations
