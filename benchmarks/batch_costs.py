@@ -23,29 +23,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
-from servers import database_cpu_seconds
+from servers import database_cpu_seconds, setup_django
 
-ROOT = Path(__file__).resolve().parent.parent
 WRITES = ("heartbeats", "statuses", "meter-values", "message-log")
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["OV2XMP_DATABASE_URL"] = database_url
-    os.environ["OV2XMP_DATA_DIR"] = tempfile.mkdtemp(prefix="ov2xmp-batch-costs-")
-    os.environ["OV2XMP_LOG_LEVEL"] = "warning"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT / "ov2xmp-django"))
-    import django
-
-    django.setup()
 
 
 def prepare(chargers: int) -> tuple[list[str], dict[str, int]]:
@@ -253,7 +239,7 @@ def main() -> None:
         admin.execute(f'CREATE DATABASE "{database}"')
     django_ready = False
     try:
-        setup_django(f"{base}/{database}")
+        setup_django(f"{base}/{database}", tempfile.mkdtemp(prefix="ov2xmp-batch-costs-"))
         django_ready = True
         ids, sessions = prepare(arguments.chargers)
         print(

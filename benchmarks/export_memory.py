@@ -36,20 +36,10 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from servers import setup_django
+
 EXPORTS = ["meter-values", "sessions", "cdrs"]
 FORMATS = ["csv", "json", "xlsx"]
-
-
-def setup_django(database_url: str, data_dir: str) -> None:
-    os.environ["OV2XMP_DATABASE_URL"] = database_url
-    os.environ["OV2XMP_DATA_DIR"] = data_dir
-    os.environ.setdefault("OV2XMP_LOG_LEVEL", "warning")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT / "ov2xmp-django"))
-    import django
-
-    django.setup()
 
 
 def rss_kib() -> int:

@@ -164,6 +164,19 @@ def start_baseline() -> Server:
     return Server("baseline", [process], f"ws://127.0.0.1:{port}/")
 
 
+def setup_django(database_url: str, data_dir: str) -> None:
+    """Django set up in this process, on ``database_url``, for a script that
+    calls the services directly instead of starting a server."""
+    os.environ["OV2XMP_DATABASE_URL"] = database_url
+    os.environ["OV2XMP_DATA_DIR"] = data_dir
+    os.environ.setdefault("OV2XMP_LOG_LEVEL", "warning")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ov2xmp-django"))
+    import django
+
+    django.setup()
+
+
 def postgres_or_none(url: str) -> str | None:
     try:
         import psycopg
