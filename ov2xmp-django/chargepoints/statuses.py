@@ -21,7 +21,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 
 from chargepoints.models import ChargePoint, Connector, Evse, StatusNotification
-from core.db import insert_rows, update_each
+from core.db import insert_rows, rows_as_json, rows_from_json, update_each
 from core.time import utc_now
 from updates.events import charger_event
 from updates.services import events_publish
@@ -163,8 +163,6 @@ _COLUMNS = (
 
 @functools.cache
 def _statement() -> str:
-    values = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
-    names = ", ".join(name for name, _ in _COLUMNS)
     history = StatusNotification._meta.db_table
     evses, connectors = Evse._meta.db_table, Connector._meta.db_table
     # Nothing is written when a connector is missing (``missing``): the
@@ -172,9 +170,12 @@ def _statement() -> str:
     # connectors are found LATERAL, by their unique indexes, one probe each
     # for the EVSE and the connector per report, whatever plan the planner
     # would choose for a join; LIMIT 1 keeps PostgreSQL from merging the
-    # look-up into a join (as transactions/meter_values.py says).
+    # look-up into a join (as transactions/meter_values.py says). The update
+    # also names its rows by ``= ANY``, a cheap index scan to the planner:
+    # joined to the batch's rows alone, with 3,000 connectors the planner
+    # rated reading them all about as cheap as probing for ten.
     return f"""
-WITH v AS (SELECT * FROM unnest({values}) AS v ({names})),
+WITH v AS ({rows_from_json(_COLUMNS)}),
 target AS (
     SELECT c.connector, v.* FROM v
     CROSS JOIN LATERAL (
@@ -201,7 +202,8 @@ applied AS (
         vendor_id = l.vendor_id, vendor_error_code = l.vendor_error_code, status_at = l.ts,
         info = l.info, updated_at = %s
     FROM latest l
-    WHERE c.id = l.connector AND (c.status_at IS NULL OR c.status_at <= l.ts)
+    WHERE c.id = ANY(ARRAY(SELECT connector FROM latest)) AND c.id = l.connector
+        AND (c.status_at IS NULL OR c.status_at <= l.ts)
         AND NOT EXISTS (SELECT 1 FROM missing)
     RETURNING 1
 )
@@ -216,24 +218,23 @@ def _record_in_one_statement(reports: Sequence[StatusReport], connection: Any) -
     unless the one it has is newer (the update locks the row and reads the
     condition again on its newest version). False, having written nothing,
     when a connector is not known yet."""
-    columns: list[list[Any]] = [[] for _ in _COLUMNS]
-    for ord, report in enumerate(reports):
-        row = (
-            ord,
-            report.charge_point_id,
-            report.evse_id,
-            report.connector_id,
-            report.status,
-            report.error_code,
-            report.info,
-            report.vendor_id,
-            report.vendor_error_code,
-            report.timestamp,
-        )
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
+    rows = [
+        {
+            "ord": ord,
+            "cp": report.charge_point_id,
+            "evse": report.evse_id,
+            "conn": report.connector_id,
+            "status": report.status,
+            "error_code": report.error_code,
+            "info": report.info,
+            "vendor_id": report.vendor_id,
+            "vendor_error_code": report.vendor_error_code,
+            "ts": report.timestamp,
+        }
+        for ord, report in enumerate(reports)
+    ]
     now = utc_now()
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [*columns, now, now])
+        cursor.execute(_statement(), [rows_as_json(rows), now, now])
         (written,) = cursor.fetchone()
     return bool(written)

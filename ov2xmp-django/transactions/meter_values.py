@@ -14,7 +14,6 @@ the same happens in a few ORM statements in one transaction.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 from django.db import connections, router
 from django.db import transaction as db_transaction
 
-from core.db import insert_rows, rows_where_any
+from core.db import insert_rows, rows_as_json, rows_from_json, rows_where_any
 from core.time import utc_now
 from transactions.models import MeterValue, Transaction
 from transactions.services import (
@@ -192,9 +191,9 @@ def _not_yet_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return fresh
 
 
-# One row per sample, as arrays (one per column): the statement's text is the
-# same for every batch, so PostgreSQL plans it once per connection (psycopg
-# prepares a statement used five times).
+# One row per sample, all in one JSON parameter (core.db.rows_from_json): the
+# statement's text is the same for every batch, so PostgreSQL plans it once
+# per connection (psycopg prepares a statement used five times).
 _COLUMNS = (
     ("ord", "integer"),
     ("cp", "varchar"),
@@ -209,7 +208,7 @@ _COLUMNS = (
     ("location", "varchar"),
     ("format", "varchar"),
     ("value", "text"),
-    ("signed", "text"),
+    ("signed", "jsonb"),
     ("num", "numeric"),
     ("wh", "numeric"),  # the energy register in Wh, where the sample is one
     ("flow", "varchar"),  # V2X: the session field of an export or power sample
@@ -232,11 +231,9 @@ def _statement() -> str:
     # 1, which keeps PostgreSQL from merging it into a join (so does NOT
     # EXISTS, into an anti-join): with a plan made while the table was
     # small, every batch then read the whole table (docs/performance.md).
-    values = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
-    names = ", ".join(name for name, _ in _COLUMNS)
     meter_values, sessions = MeterValue._meta.db_table, Transaction._meta.db_table
     return f"""
-WITH v AS (SELECT * FROM unnest({values}) AS v ({names})),
+WITH v AS ({rows_from_json(_COLUMNS)}),
 sessions AS (
     SELECT t.id, k.cp, k.tx FROM (SELECT DISTINCT cp, tx FROM v WHERE tx <> '') k
     CROSS JOIN LATERAL (
@@ -264,7 +261,7 @@ stored AS (
         timestamp, measurand, phase, unit, context, location, format, value,
         signed_meter_value, numeric_value, received_at)
     SELECT f.cp, s.id, f.evse, f.conn, f.ts, f.measurand, f.phase, f.unit, f.context,
-        f.location, f.format, f.value, f.signed::jsonb, f.num, %s
+        f.location, f.format, f.value, f.signed, f.num, %s
     FROM fresh f LEFT JOIN sessions s ON s.cp = f.cp AND s.tx = f.tx
     ORDER BY f.ord
     RETURNING 1
@@ -332,37 +329,38 @@ def _record_in_one_statement(
     chosen as last: the newest, the later one of a batch on a tie, only if
     not older than the session's (the session's row is locked by the update
     and the condition read again on its newest version)."""
-    columns: list[list[Any]] = [[] for _ in _COLUMNS]
+    rows: list[dict[str, Any]] = []
     for report in reports:
         for reading in report.readings:
             for sample in reading.sampled_values:
-                signed = sample.signed_meter_value
-                row = (
-                    len(columns[0]),
-                    report.charge_point_id,
-                    report.ocpp_transaction_id,
-                    report.evse_id,
-                    report.connector_id,
-                    reading.timestamp,
-                    sample.measurand,
-                    sample.phase,
-                    sample.unit,
-                    sample.context,
-                    sample.location,
-                    sample.format,
-                    sample.value,
-                    None if signed is None else json.dumps(signed),
-                    _numeric(sample),
-                    _register_wh(sample),
-                    *(_flow(sample) or (None, None)),
+                flow, flow_value = _flow(sample) or (None, None)
+                rows.append(
+                    {
+                        "ord": len(rows),
+                        "cp": report.charge_point_id,
+                        "tx": report.ocpp_transaction_id,
+                        "evse": report.evse_id,
+                        "conn": report.connector_id,
+                        "ts": reading.timestamp,
+                        "measurand": sample.measurand,
+                        "phase": sample.phase,
+                        "unit": sample.unit,
+                        "context": sample.context,
+                        "location": sample.location,
+                        "format": sample.format,
+                        "value": sample.value,
+                        "signed": sample.signed_meter_value,
+                        "num": _numeric(sample),
+                        "wh": _register_wh(sample),
+                        "flow": flow,
+                        "flowv": flow_value,
+                    }
                 )
-                for column, value in zip(columns, row, strict=True):
-                    column.append(value)
-    if not columns[0]:
+    if not rows:
         return 0, 0, {}
     now = utc_now()
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [*columns, now, now])
+        cursor.execute(_statement(), [rows_as_json(rows), now, now])
         stored, _, found = cursor.fetchone()
     sessions = {(charger, ocpp_id): pk for charger, ocpp_id, pk in found}
-    return len(columns[0]), stored, sessions
+    return len(rows), stored, sessions

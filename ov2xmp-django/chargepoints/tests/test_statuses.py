@@ -159,3 +159,23 @@ def test_the_statement_s_generic_plan_finds_connectors_by_index():
     assert "Index Scan" in look_up, plan
     assert "Seq Scan" not in look_up, plan
     assert "Index Cond: (connector_id" not in look_up, plan  # every EVSE's connector 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+def test_batches_of_any_size_share_one_plan():
+    # Planning a batch cost more than running it (docs/performance.md): with
+    # a parameter per column, PostgreSQL planned the statement at every run.
+    connectors = ConnectorFactory.create_batch(3)
+    for n in range(20):
+        batch = connectors[: 1 + n % 3]
+        at = T0 + timedelta(seconds=n)
+        connector_record_statuses(reports=[report(c, "Charging", at) for c in batch])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["%INSERT INTO chargepoints_statusnotification%"],
+        )
+        ((generic, custom),) = cursor.fetchall()
+    # psycopg prepares it at its sixth run; PostgreSQL tries five custom plans.
+    assert (generic, custom) == (10, 5)

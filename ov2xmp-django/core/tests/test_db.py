@@ -1,3 +1,4 @@
+import json
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +15,8 @@ from core.db import (
     first_key,
     first_row,
     insert_rows,
+    rows_as_json,
+    rows_from_json,
     rows_where_any,
     update_each,
     update_keyed,
@@ -24,6 +27,31 @@ from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
 from transactions.tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL function")
+def test_rows_from_json_gives_back_each_row_exactly_and_in_order() -> None:
+    columns = (("n", "integer"), ("at", "timestamptz"), ("amount", "numeric"))
+    columns += (("label", "varchar"), ("extra", "jsonb"))
+    at = T0 + timedelta(microseconds=123457)
+    rows = [
+        {"n": 1, "at": at, "amount": Decimal("12345678901234567890.000001"), "label": 'a "b" ø'},
+        {"n": 2, "at": None, "amount": None, "label": None, "extra": {"x": [1, "2"]}},
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(rows_from_json(columns), [rows_as_json(rows)])
+        got = cursor.fetchall()
+
+    # Django has psycopg leave jsonb as text.
+    assert [(*row[:4], row[4] and json.loads(row[4])) for row in got] == [
+        (1, at, Decimal("12345678901234567890.000001"), 'a "b" ø', None),
+        (2, None, None, None, {"x": [1, "2"]}),
+    ]
+
+
+def test_rows_from_json_refuses_what_it_cannot_write_exactly() -> None:
+    with pytest.raises(TypeError, match="set cannot be a value of rows_from_json"):
+        rows_as_json([{"n": {1}}])
 
 
 def test_each_row_gets_its_own_values_and_nothing_else_changes() -> None:
