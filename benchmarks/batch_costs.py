@@ -4,6 +4,7 @@ mixed, measured on their own (docs/performance.md).
 
     .venv/bin/python benchmarks/batch_costs.py
     .venv/bin/python benchmarks/batch_costs.py --sizes 1,10,50 --writes statuses
+    .venv/bin/python benchmarks/batch_costs.py --against main --writes meter-values
 
 It makes a fresh PostgreSQL database (dropped afterwards) with --chargers
 connected chargers, each with a connector and a running session, and runs
@@ -13,25 +14,41 @@ and the CPU time of the database's backends. Each figure is the median of
 --rounds rounds of --items items. PostgreSQL's CPU is read from /proc in
 clock ticks (10 ms), so a round spans many batches.
 
-To compare two checkouts, run each's copy (with its own .venv) in turn,
-several times: the figures drift with the machine too (in one slow stretch
-they doubled within minutes), though less than the paced runs' latencies.
+The figures drift with the machine too (in one slow stretch they doubled
+within minutes). To compare a change, ``--against REV`` runs each write's
+service as a git revision has it too, in the same process, database and
+connection, the two taking turns round by round: a row for each. It loads
+that revision's module of the service (with this checkout's everything else),
+so it suits changes within those modules.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import types
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 from servers import database_cpu_seconds, setup_django
 
-WRITES = ("heartbeats", "statuses", "meter-values", "message-log")
+# Each write's service: (module, function), as the csms's batch writers call it.
+SERVICES = {
+    "heartbeats": ("chargepoints.services", "chargepoints_record_heartbeat"),
+    "statuses": ("chargepoints.statuses", "connector_record_statuses"),
+    "meter-values": ("transactions.meter_values", "meter_values_record"),
+    "message-log": ("ocpp_messages.services", "ocpp_messages_record"),
+}
+WRITES = tuple(SERVICES)
+Service = Callable[..., object]
 
 
 def prepare(chargers: int) -> tuple[list[str], dict[str, int]]:
@@ -85,15 +102,45 @@ def prepare(chargers: int) -> tuple[list[str], dict[str, int]]:
     return ids, sessions
 
 
-def writers(sessions: dict[str, int]) -> dict[str, Callable[[list[str]], object]]:
-    """Each write as its batcher calls it, for a batch of chargers' messages."""
-    from chargepoints.services import chargepoints_record_heartbeat
-    from chargepoints.statuses import StatusReport, connector_record_statuses
+def this_service(write: str) -> Service:
+    module, function = SERVICES[write]
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def service_at(revision: str, write: str) -> Service:
+    """``write``'s service as ``revision`` has it: its module's source at that
+    revision, run as a module of its own beside this checkout's."""
+    module, function = SERVICES[write]
+    path = f"ov2xmp-django/{module.replace('.', '/')}.py"
+    source = subprocess.run(
+        ["git", "show", f"{revision}:{path}"],
+        cwd=Path(__file__).resolve().parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    name = f"{module}_at_{revision}"
+    loaded = types.ModuleType(name)
+    sys.modules[name] = loaded  # dataclasses look their module up
+    exec(compile(source, f"{revision}:{path}", "exec"), loaded.__dict__)
+    return getattr(loaded, function)  # type: ignore[no-any-return]
+
+
+def writers(
+    sessions: dict[str, int], service: Callable[[str], Service] = this_service
+) -> dict[str, Callable[[list[str]], object]]:
+    """Each write as its batcher calls it, for a batch of chargers' messages,
+    through the services ``service`` gives."""
+    from chargepoints.statuses import StatusReport
     from core.time import utc_now
     from ocpp_messages.models import Direction
-    from ocpp_messages.services import ocpp_messages_record
-    from transactions.meter_values import MeterValuesReport, meter_values_record
+    from transactions.meter_values import MeterValuesReport
     from transactions.services import MeterReading, SampledValue
+
+    meter_values_record = service("meter-values")
+    connector_record_statuses = service("statuses")
+    ocpp_messages_record = service("message-log")
+    chargepoints_record_heartbeat = service("heartbeats")
 
     register = [0]
 
@@ -221,6 +268,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000, help="items per round and size")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="tiny: checks the script")
+    parser.add_argument(
+        "--against", metavar="REV", help="also each service as this git revision has it"
+    )
     arguments = parser.parse_args()
     if arguments.smoke:
         arguments.chargers, arguments.sizes, arguments.items, arguments.rounds = 20, "1,5", 20, 1
@@ -247,24 +297,33 @@ def main() -> None:
             f"rounds of {arguments.items} items"
         )
         print(
-            "\n| write | batch | ms per batch: wall / csms CPU / PostgreSQL CPU "
+            "\n| write | batch | version | ms per batch: wall / csms CPU / PostgreSQL CPU "
             "| µs per item: csms / PostgreSQL |"
         )
-        print("| --- | --- | --- | --- |")
-        write_of = writers(sessions)
+        print("| --- | --- | --- | --- | --- |")
+        versions = {"this checkout": writers(sessions)}
+        if arguments.against:
+            against = arguments.against
+            versions[against] = writers(sessions, lambda write: service_at(against, write))
         for name in chosen:
             for size in sizes:
-                rounds = [
-                    measure(write_of[name], ids, size, arguments.items, database)
-                    for _ in range(arguments.rounds)
-                ]
-                wall, cpu, database_cpu = (
-                    statistics.median(figures) for figures in zip(*rounds, strict=True)
-                )
-                print(
-                    f"| {name} | {size} | {wall:.2f} / {cpu:.2f} / {database_cpu:.2f} "
-                    f"| {cpu * 1000 / size:.0f} / {database_cpu * 1000 / size:.0f} |"
-                )
+                rounds: dict[str, list[tuple[float, float, float]]] = {v: [] for v in versions}
+                for number in range(arguments.rounds):
+                    # In turn, the first one first in every other round.
+                    order = list(versions) if number % 2 == 0 else list(versions)[::-1]
+                    for version in order:
+                        write = versions[version][name]
+                        figures = measure(write, ids, size, arguments.items, database)
+                        rounds[version].append(figures)
+                for version, measured in rounds.items():
+                    wall, cpu, database_cpu = (
+                        statistics.median(figures) for figures in zip(*measured, strict=True)
+                    )
+                    print(
+                        f"| {name} | {size} | {version} "
+                        f"| {wall:.2f} / {cpu:.2f} / {database_cpu:.2f} "
+                        f"| {cpu * 1000 / size:.0f} / {database_cpu * 1000 / size:.0f} |"
+                    )
     finally:
         if django_ready:
             from django.db import connections

@@ -1,5 +1,6 @@
 """The benchmark scripts that need PostgreSQL work: benchmarks/batch_costs.py
-prints a row for each write and batch size, and benchmarks/paced.py runs two
+prints a row for each write, batch size and version (this checkout's and a git
+revision's), and benchmarks/paced.py runs two
 versions in turn and sums them up. They check the scripts, not the figures
 (those are in docs/performance.md)."""
 
@@ -51,13 +52,16 @@ def table(output: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
 
 
-def test_batch_costs_measures_every_write_at_every_size():
-    output = run("batch_costs.py", "--smoke")
+def test_batch_costs_measures_every_write_at_every_size_in_both_versions():
+    output = run("batch_costs.py", "--smoke", "--against", "HEAD")
     rows = table(output)
-    assert {(row[0], row[1]) for row in rows} == {
-        (write, size) for write in WRITES for size in ("1", "5")
+    assert {(row[0], row[1], row[2]) for row in rows} == {
+        (write, size, version)
+        for write in WRITES
+        for size in ("1", "5")
+        for version in ("this checkout", "HEAD")
     }, output
-    for _write, _size, per_batch, _per_item in rows:
+    for _write, _size, _version, per_batch, _per_item in rows:
         wall, csms, _database = (float(value) for value in per_batch.split(" / "))
         assert wall > 0, output
         assert csms > 0, output
