@@ -30,6 +30,7 @@ from chargepoints.services import (
     chargepoint_record_firmware_status,
     security_event_record,
 )
+from core.text import may_hold_unstorable, storable, unstorable_in
 from core.time import format_timestamp, parse_timestamp, utc_now
 from csms import key_case, validation
 from csms.message_log import FrameParts, MessageLog, frame_parts
@@ -209,6 +210,10 @@ class CsmsChargePoint:
             decoded = json.loads(raw_msg)
         except ValueError:
             decoded = None
+        if may_hold_unstorable(raw_msg) and unstorable_in(decoded):
+            decoded, raw_msg = await self._unstorable(raw_msg, decoded)
+            if decoded is None:
+                return
         self._connection.received(raw_msg, frame_parts(decoded))
         try:
             message = _unpack(raw_msg, decoded)
@@ -309,6 +314,35 @@ class CsmsChargePoint:
             self._after_tasks.add(task)
             task.add_done_callback(self._after_tasks.discard)
         return response
+
+    async def _unstorable(self, raw_msg: str, decoded: Any) -> tuple[Any, str]:
+        """A frame with a string the database cannot store (core.text). A call
+        is refused with a CallError, logged (in the message log with U+FFFD
+        in place of those characters); nothing of it is stored otherwise:
+        (None, ""). An answer to one of our calls cannot be refused: it goes
+        on with U+FFFD in their place, as (decoded, frame)."""
+        parts = frame_parts(decoded)
+        if parts[0] != MessageType.Call:
+            logger.warning(
+                "%s: answer with NUL or unpaired surrogates kept with U+FFFD instead: %r",
+                self.id,
+                raw_msg[:200],
+            )
+            decoded = storable(decoded)
+            return decoded, json.dumps(decoded)
+        logger.warning(
+            "%s: %s %s refused: a string holds NUL or an unpaired surrogate",
+            self.id,
+            parts[2],
+            parts[1],
+        )
+        self._connection.received(raw_msg, parts)
+        refusal = PropertyConstraintViolationError(
+            description="A string holds U+0000 (NUL) or an unpaired surrogate, "
+            "which cannot be stored"
+        )
+        await self._send(self._call_error(parts[1], refusal))
+        return None, ""
 
     async def _answer_unparseable(self, raw_msg: str, error: OCPPError) -> None:
         """Answer a frame that is not valid OCPP-J with a CallError; if its id

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 
 from chargepoints.security import request_redacted
 from core.stopping import cancel_and_wait
+from core.text import may_hold_unstorable, storable
 from core.time import utc_now
 from ocpp_messages.models import Direction, MessageType
 from ocpp_messages.services import ocpp_messages_record
@@ -89,6 +90,11 @@ class MessageLog:
         theirs, and the answered one is removed from it. ``parts`` are the
         frame's, where the caller has them already (``frame_parts``)."""
         kind, unique_id, action, payload, error_code = parts or parse_frame(frame)
+        if may_hold_unstorable(frame):
+            # One string the database cannot store would fail the whole batch.
+            unique_id, action, payload, error_code, frame = storable(
+                [unique_id, action, payload, error_code, frame]
+            )
         if kind in (MessageType.CALL_RESULT, MessageType.CALL_ERROR) and action_for is not None:
             action = action_for.pop(unique_id, "")
         elif kind == MessageType.CALL:

@@ -33,6 +33,17 @@ async def test_an_answer_comes_back_with_200_and_is_stored(csms, connect, send, 
     assert charger.requests("Reset") == [RESET]
 
 
+async def test_an_answer_with_text_the_database_cannot_store_is_kept_with_replacements(
+    csms, connect, send
+):
+    transfer = {"vendorId": "V", "data": "ping"}
+    async with connect(csms, "CP-1") as charger:
+        charger.answers["DataTransfer"] = {"status": "Accepted", "data": "a\x00b\ud800"}
+        response = await send("ocpp16", "DataTransfer", "CP-1", transfer)
+    assert response.status_code == 200, response.content
+    assert response.json()["response"] == {"status": "Accepted", "data": "a\ufffdb\ufffd"}
+
+
 async def test_the_message_log_shows_the_command_under_its_id(csms, connect, send):
     from ocpp_messages.models import OcppMessage
 

@@ -9,7 +9,7 @@ from ocpp.exceptions import SecurityError
 from ocpp.v16 import call
 from websockets.asyncio.client import connect
 
-from chargepoints.models import ChargePoint
+from chargepoints.models import ChargePoint, StatusNotification
 from csms.simulator import simulated_charger
 from csms.tests.helpers import eventually, is_offline
 from ocpp_messages.models import OcppMessage
@@ -125,3 +125,22 @@ async def test_an_answer_to_no_request_is_logged_and_dropped(csms, raw_charger, 
     reply = await exchange(raw_charger, json.dumps([2, "hb", "Heartbeat", {}]))
     assert reply[:2] == [3, "hb"]
     assert "answer to no request ignored" in caplog.text
+
+
+async def test_a_call_with_text_the_database_cannot_store_is_refused(csms, raw_charger, caplog):
+    # Valid JSON and valid against the schema, but PostgreSQL stores no NUL.
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available", "info": "a\x00b"}
+    reply = await exchange(raw_charger, json.dumps([2, "nul", "StatusNotification", status]))
+    assert reply[:3] == [4, "nul", "PropertyConstraintViolation"]
+    assert "NUL" in reply[3]
+    assert "StatusNotification nul refused" in caplog.text
+    # Nothing stored of it; the connection and the log go on.
+    reply = await exchange(raw_charger, json.dumps([2, "hb", "Heartbeat", {}]))
+    assert reply[:2] == [3, "hb"]
+    assert not await StatusNotification.objects.filter(info__startswith="a").aexists()
+    await csms.message_log.flush()
+    logged = OcppMessage.objects.filter(charge_point_id="CP-RAW", unique_id__in=["nul", "hb"])
+    payloads = {(m.unique_id, m.direction): m.payload async for m in logged}
+    assert payloads[("nul", "received")]["info"] == "a\ufffdb"
+    assert payloads[("nul", "sent")]["errorDescription"].startswith("A string holds")
+    assert ("hb", "sent") in payloads

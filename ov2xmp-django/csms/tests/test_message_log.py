@@ -92,3 +92,20 @@ async def test_every_kind_of_frame_is_stored_as_logged():
         ("CP-1", Direction.RECEIVED, "1.6")
     }
     assert all(m.timestamp is not None for m in stored)
+
+
+async def test_a_frame_the_database_cannot_store_is_kept_with_replacements():
+    """NUL and unpaired surrogates are valid JSON escapes; PostgreSQL stores
+    neither, and one such frame failed every frame of its batch."""
+    log = MessageLog(flush_seconds=1)
+    record(log, '[2, "a", "Heartbeat", {}]')
+    record(log, '[2, "b\\u0000", "DataTransfer", {"vendorId": "V", "data": "x\\u0000\\ud800"}]')
+    record(log, "not json \x00 at all")
+    record(log, '[2, "c", "Heartbeat", {}]')
+    await log.close()
+
+    stored = [m async for m in OcppMessage.objects.order_by("id")]
+    assert [m.unique_id for m in stored] == ["a", "b\ufffd", "", "c"]
+    assert stored[1].payload == {"vendorId": "V", "data": "x\ufffd\ufffd"}
+    assert stored[2].raw == "not json \ufffd at all"
+    assert log.unwritten == 0
