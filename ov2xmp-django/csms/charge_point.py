@@ -319,12 +319,13 @@ class CsmsChargePoint:
         """A frame with a string the database cannot store (core.text). A call
         is refused with a CallError, logged (in the message log with U+FFFD
         in place of those characters); nothing of it is stored otherwise:
-        (None, ""). An answer to one of our calls cannot be refused: it goes
-        on with U+FFFD in their place, as (decoded, frame)."""
+        (None, ""). Anything else goes on with U+FFFD in their place, as
+        (decoded, frame): an answer to one of our calls cannot be refused, and
+        a malformed frame is answered as such."""
         parts = frame_parts(decoded)
         if parts[0] != MessageType.Call:
             logger.warning(
-                "%s: answer with NUL or unpaired surrogates kept with U+FFFD instead: %r",
+                "%s: NUL or unpaired surrogates replaced by U+FFFD in a frame: %r",
                 self.id,
                 raw_msg[:200],
             )
