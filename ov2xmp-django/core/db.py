@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -86,6 +87,19 @@ def _json_scalar(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} cannot be a value of rows_from_json")
+
+
+def decimal_fits(field: Any, value: Decimal) -> bool:
+    """Whether ``value``, rounded to the decimal places of ``field`` (a
+    DecimalField), fits in its digits. PostgreSQL refuses one that does not
+    ("numeric field overflow") and fails the statement: a whole batch."""
+    return value.is_finite() and abs(value) < _decimal_bound(field.max_digits, field.decimal_places)
+
+
+@functools.cache
+def _decimal_bound(digits: int, places: int) -> Decimal:
+    """The least number that rounds to more than ``digits`` digits."""
+    return Decimal(10) ** (digits - places) - Decimal(5).scaleb(-places - 1)
 
 
 def update_keyed(model: type[Model], keys: Sequence[Any], **values: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
-from core.db import first_key, first_row, insert_rows, update_each
+from core.db import decimal_fits, first_key, first_row, insert_rows, update_each
 from core.time import format_timestamp, utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
@@ -64,13 +64,23 @@ class TransactionStopped:
 
 
 def _numeric(sample: SampledValue) -> Decimal | None:
+    """The sample's number, where it is one that ``MeterValue.numeric_value``
+    can hold (the sample's text is kept either way)."""
     if sample.format == "SignedData":
         return None
     try:
         number = Decimal(sample.value.strip())
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    return number if decimal_fits(MeterValue._meta.get_field("numeric_value"), number) else None
+
+
+def _in_session_field(value: Decimal | None, field_name: str) -> Decimal | None:
+    """``value``, where the session's field can hold it; else None (the
+    reading is not used as the session's)."""
+    if value is None or not decimal_fits(Transaction._meta.get_field(field_name), value):
+        return None
+    return value
 
 
 # Measurand → (session field, conversion) for the flows a V2X session reports.
@@ -93,7 +103,8 @@ def _register_wh(sample: SampledValue) -> Decimal | None:
     if sample.measurand != ENERGY_REGISTER or sample.phase:
         return None
     number = _numeric(sample)
-    return None if number is None else energy_in_wh(number, sample.unit)
+    wh = None if number is None else energy_in_wh(number, sample.unit)
+    return _in_session_field(wh, "meter_last_wh")
 
 
 @db_transaction.atomic
@@ -351,7 +362,7 @@ def _flow(sample: SampledValue) -> tuple[str, Decimal] | None:
         return None
     field_name, in_unit = target
     number = _numeric(sample)
-    value = None if number is None else in_unit(number, sample.unit)
+    value = _in_session_field(None if number is None else in_unit(number, sample.unit), field_name)
     return None if value is None else (field_name, value)
 
 

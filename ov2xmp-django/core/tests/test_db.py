@@ -12,6 +12,7 @@ from chargepoints.models import ChargePoint, Connector
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
 from commands.models import Command
 from core.db import (
+    decimal_fits,
     first_key,
     first_row,
     insert_rows,
@@ -52,6 +53,16 @@ def test_rows_from_json_gives_back_each_row_exactly_and_in_order() -> None:
 def test_rows_from_json_refuses_what_it_cannot_write_exactly() -> None:
     with pytest.raises(TypeError, match="set cannot be a value of rows_from_json"):
         rows_as_json([{"n": {1}}])
+
+
+def test_a_decimal_fits_a_field_as_it_will_be_rounded() -> None:
+    field = Transaction._meta.get_field("meter_last_wh")  # 20 digits, 3 of them decimals
+    assert decimal_fits(field, Decimal("99999999999999999.9994"))
+    assert decimal_fits(field, Decimal("-99999999999999999.999"))
+    assert not decimal_fits(field, Decimal("99999999999999999.9995"))  # rounds to 10**17
+    assert not decimal_fits(field, Decimal("1e17"))
+    assert not decimal_fits(field, Decimal("Infinity"))
+    assert decimal_fits(field, Decimal("1e-30"))
 
 
 def test_each_row_gets_its_own_values_and_nothing_else_changes() -> None:

@@ -98,6 +98,19 @@ async def test_an_invalid_timestamp_is_refused_and_nothing_is_stored(raw_charger
     assert await Transaction.objects.acount() == 0
 
 
+async def test_a_meter_reading_no_session_can_hold_is_refused_and_nothing_is_stored(raw_charger):
+    start = {
+        "connectorId": 1,
+        "idTag": "T",
+        "meterStart": 10**20,
+        "timestamp": "2026-11-25T00:00:00Z",
+    }
+    reply = await exchange(raw_charger, json.dumps([2, "big", "StartTransaction", start]))
+    assert reply[:3] == [4, "big", "PropertyConstraintViolation"]
+    assert "meterStart" in reply[3]
+    assert await Transaction.objects.acount() == 0
+
+
 async def test_a_binary_frame_is_decoded_and_served(raw_charger):
     reply = await exchange(raw_charger, json.dumps([2, "bin", "Heartbeat", {}]).encode())
     assert reply[:2] == [3, "bin"]

@@ -16,13 +16,14 @@ from chargepoints.services import (
     BootInfo,
 )
 from chargepoints.statuses import StatusReport
+from core.db import decimal_fits
 from core.time import format_timestamp, utc_now
 from csms.charge_point import CsmsChargePoint, db, timestamp_field
 from csms.v16.certificates import CertificateHandlers16
 from idtokens.models import IdTokenStatus
 from idtokens.selectors import NO_CREDIT, Authorization, idtoken_authorize
 from transactions.meter_values import MeterValuesReport
-from transactions.models import ENERGY_REGISTER
+from transactions.models import ENERGY_REGISTER, Transaction
 from transactions.services import (
     MeterReading,
     SampledValue,
@@ -43,6 +44,16 @@ def id_tag_info(authorization: Authorization) -> IdTagInfo:
         if authorization.expires_at
         else None,
     )
+
+
+def meter_field(value: int, field: str) -> Decimal:
+    """A meter reading (Wh) from a payload, or PropertyConstraintViolation
+    naming the field where a session cannot hold it (PostgreSQL would refuse
+    it, and the charger would be answered InternalError)."""
+    wh = Decimal(value)
+    if not decimal_fits(Transaction._meta.get_field("meter_start_wh"), wh):
+        raise PropertyConstraintViolationError(description=f"{field}: {value} Wh is out of range")
+    return wh
 
 
 def evse_and_connector(connector_id: int) -> tuple[int, int | None]:
@@ -162,7 +173,7 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
             connector_id=connector,
             id_token_value=id_tag,
             started_at=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
-            meter_start_wh=Decimal(meter_start),
+            meter_start_wh=meter_field(meter_start, "meterStart"),
             reservation_id=reservation_id,
         )
         return call_result.StartTransaction(
@@ -183,7 +194,7 @@ class ChargePoint16(CertificateHandlers16, CsmsChargePoint, LibraryChargePoint):
             charge_point_id=self.id,
             ocpp_transaction_id=str(transaction_id),
             stopped_at=timestamp_field(timestamp, "timestamp", PropertyConstraintViolationError),
-            meter_stop_wh=Decimal(meter_stop),
+            meter_stop_wh=meter_field(meter_stop, "meterStop"),
             # 1.6: a reason left out means Local.
             reason=reason or "Local",
             id_token_value=id_tag,

@@ -216,3 +216,24 @@ def test_v2x_flows_move_each_to_its_newest_reading_and_the_export_start_to_the_l
     assert state() == (100, 900, 0, 5000, t[3])
     assert session.energy_exported_wh == 800
     assert session.meter_last_wh is None  # the import register: untouched
+
+
+def test_numbers_no_column_can_hold_are_kept_as_text_and_fail_nothing_else():
+    # PostgreSQL refuses them ("numeric field overflow"), which failed the batch.
+    huge, fine = TransactionFactory.create_batch(2, meter_last_wh=None, meter_last_at=None)
+    too_large = ["1e20", "100000000000000000"]  # Wh: beyond numeric_value, meter_last_wh
+    meter_values_record(
+        reports=[
+            *(energy(huge, value, T0 + timedelta(minutes=n)) for n, value in enumerate(too_large)),
+            energy(fine, "1500", T0),
+        ]
+    )
+
+    huge.refresh_from_db()
+    fine.refresh_from_db()
+    assert (huge.meter_last_wh, fine.meter_last_wh) == (None, Decimal(1500))
+    stored = MeterValue.objects.filter(transaction=huge, unit="Wh").order_by("timestamp")
+    assert [(m.value, m.numeric_value) for m in stored] == [
+        ("1e20", None),
+        ("100000000000000000", Decimal("1e17")),
+    ]
