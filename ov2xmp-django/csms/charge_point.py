@@ -210,11 +210,22 @@ class CsmsChargePoint:
             decoded = json.loads(raw_msg)
         except ValueError:
             decoded = None
+        parts = frame_parts(decoded)
+        # The message log keeps it with U+FFFD in place of what cannot be stored.
+        self._connection.received(raw_msg, parts)
         if may_hold_unstorable(raw_msg) and unstorable_in(decoded):
-            decoded, raw_msg = await self._unstorable(raw_msg, decoded)
-            if decoded is None:
+            if parts[0] == MessageType.Call:
+                await self._refuse_unstorable(parts)
                 return
-        self._connection.received(raw_msg, frame_parts(decoded))
+            # An answer to one of our calls cannot be refused; a malformed
+            # frame is answered as such below.
+            logger.warning(
+                "%s: NUL or unpaired surrogates replaced by U+FFFD in a frame: %r",
+                self.id,
+                raw_msg[:200],
+            )
+            decoded = storable(decoded)
+            raw_msg = json.dumps(decoded)
         try:
             message = _unpack(raw_msg, decoded)
         except OCPPError as error:
@@ -315,35 +326,21 @@ class CsmsChargePoint:
             task.add_done_callback(self._after_tasks.discard)
         return response
 
-    async def _unstorable(self, raw_msg: str, decoded: Any) -> tuple[Any, str]:
-        """A frame with a string the database cannot store (core.text). A call
-        is refused with a CallError, logged (in the message log with U+FFFD
-        in place of those characters); nothing of it is stored otherwise:
-        (None, ""). Anything else goes on with U+FFFD in their place, as
-        (decoded, frame): an answer to one of our calls cannot be refused, and
-        a malformed frame is answered as such."""
-        parts = frame_parts(decoded)
-        if parts[0] != MessageType.Call:
-            logger.warning(
-                "%s: NUL or unpaired surrogates replaced by U+FFFD in a frame: %r",
-                self.id,
-                raw_msg[:200],
-            )
-            decoded = storable(decoded)
-            return decoded, json.dumps(decoded)
+    async def _refuse_unstorable(self, parts: FrameParts) -> None:
+        """A call with a string the database cannot store (core.text) is
+        refused; nothing of it is stored but its line in the message log."""
+        _, unique_id, action, _, _ = parts
         logger.warning(
             "%s: %s %s refused: a string holds NUL or an unpaired surrogate",
             self.id,
-            parts[2],
-            parts[1],
+            action,
+            unique_id,
         )
-        self._connection.received(raw_msg, parts)
         refusal = PropertyConstraintViolationError(
             description="A string holds U+0000 (NUL) or an unpaired surrogate, "
             "which cannot be stored"
         )
-        await self._send(self._call_error(parts[1], refusal))
-        return None, ""
+        await self._send(self._call_error(unique_id, refusal))
 
     async def _answer_unparseable(self, raw_msg: str, error: OCPPError) -> None:
         """Answer a frame that is not valid OCPP-J with a CallError; if its id
