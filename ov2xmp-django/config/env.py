@@ -208,7 +208,8 @@ def database_from_url(
                     f"{variable}: prepare_threshold is a number or none"
                 ) from None
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's, with integers that cannot wrap around (core/postgresql).
+            "ENGINE": "core.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -33,6 +33,7 @@ from chargepoints.services import (
 from core.text import may_hold_unstorable, storable, unstorable_in
 from core.time import format_timestamp, parse_timestamp, utc_now
 from csms import key_case, validation
+from csms.integers import refuse_out_of_range
 from csms.message_log import FrameParts, MessageLog, frame_parts
 from files.firmware import firmware_update_record_status
 from files.services import file_request_record_upload_status
@@ -280,7 +281,8 @@ class CsmsChargePoint:
         call's unique id is looked up once per handler (the library asks
         ``inspect`` on every call: 3 % of the csms's time under load), and
         the answer is logged from its payload, not decoded back from its JSON.
-        Validation, conversions and errors are the library's."""
+        Validation, conversions and errors are the library's, and an integer
+        no column can hold is refused (csms.integers)."""
         try:
             handlers = self.route_map[msg.action]
         except KeyError:
@@ -289,6 +291,7 @@ class CsmsChargePoint:
         validated = not handlers.get("_skip_schema_validation", False)
         if validated:
             await validate_payload(msg, self._ocpp_version)
+            refuse_out_of_range(msg.payload, msg.action, self._ocpp_version)
         snake_case_payload = library_charge_point.camel_to_snake_case(msg.payload)
         try:
             handler = handlers["_on_action"]

@@ -192,7 +192,7 @@ def test_unreadable_file_is_an_error_naming_the_variable(tmp_path):
 
 def test_postgres_url():
     database = database_from_url("postgres://user:p%40ss@db.example:5432/ov2xmp?sslmode=require")
-    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["ENGINE"] == "core.postgresql"
     assert database["NAME"] == "ov2xmp"
     assert database["USER"] == "user"
     assert database["PASSWORD"] == "p@ss"
@@ -217,7 +217,7 @@ def test_prepared_statements_can_be_turned_off_or_on_sooner(given, threshold):
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql", "POSTGRES"])
 def test_postgres_scheme_aliases(scheme):
     database = database_from_url(f"{scheme}://u@h/name")
-    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["ENGINE"] == "core.postgresql"
     assert (database["NAME"], database["PORT"], database["PASSWORD"]) == ("name", "", "")
 
 

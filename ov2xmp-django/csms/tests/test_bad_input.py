@@ -13,7 +13,7 @@ from chargepoints.models import ChargePoint, StatusNotification
 from csms.simulator import simulated_charger
 from csms.tests.helpers import eventually, is_offline
 from ocpp_messages.models import OcppMessage
-from transactions.models import Transaction
+from transactions.models import MeterValue, Transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,3 +157,65 @@ async def test_a_call_with_text_the_database_cannot_store_is_refused(csms, raw_c
     assert payloads[("nul", "received")]["info"] == "a\ufffdb"
     assert payloads[("nul", "sent")]["errorDescription"].startswith("A string holds")
     assert ("hb", "sent") in payloads
+
+
+TS = "2026-11-25T00:00:00Z"
+READINGS = [{"timestamp": TS, "sampledValue": [{"value": "1"}]}]
+STATUS = {"errorCode": "NoError", "status": "Available"}
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "field"),
+    [
+        pytest.param(
+            "StatusNotification", {**STATUS, "connectorId": 2**40}, "connectorId", id="was-0"
+        ),
+        pytest.param(
+            "StatusNotification", {**STATUS, "connectorId": -1}, "connectorId", id="negative"
+        ),
+        pytest.param(
+            "MeterValues",
+            {"connectorId": 2**31, "meterValue": READINGS},
+            "connectorId",
+            id="meter-values",
+        ),
+        pytest.param(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": TS}
+            | {"reservationId": 2**32},
+            "reservationId",
+            id="start",
+        ),
+    ],
+)
+async def test_an_integer_no_column_holds_is_refused_and_nothing_is_stored(
+    raw_charger, action, payload, field, caplog
+):
+    reply = await exchange(raw_charger, json.dumps([2, "int", action, payload]))
+    assert reply[:3] == [4, "int", "PropertyConstraintViolation"]
+    assert reply[3].startswith(f"{field}: ")
+    assert "answered PropertyConstraintViolation" in caplog.text
+    assert await StatusNotification.objects.acount() == 0
+    assert await MeterValue.objects.acount() == 0
+    assert await Transaction.objects.acount() == 0
+
+
+async def test_an_integer_no_column_holds_is_refused_in_201_too(csms):
+    boot = {"chargingStation": {"model": "M", "vendorName": "V"}, "reason": "PowerUp"}
+    started = {
+        "eventType": "Started",
+        "timestamp": TS,
+        "triggerReason": "Authorized",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": "TX-1"},
+        "evse": {"id": -1, "connectorId": 1},
+    }
+    async with connect(csms.url + "CP-201", subprotocols=["ocpp2.0.1"]) as websocket:
+        assert (await exchange(websocket, json.dumps([2, "b", "BootNotification", boot])))[0] == 3
+        reply = await exchange(websocket, json.dumps([2, "t", "TransactionEvent", started]))
+        assert reply[:3] == [4, "t", "PropertyConstraintViolation"]
+        assert reply[3].startswith("evse.id: -1 is out of range")
+        started["evse"] = {"id": 1, "connectorId": 1}
+        reply = await exchange(websocket, json.dumps([2, "t2", "TransactionEvent", started]))
+        assert reply[0] == 3
+    assert await Transaction.objects.acount() == 1
