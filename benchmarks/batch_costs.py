@@ -46,6 +46,7 @@ SERVICES = {
     "statuses": ("chargepoints.statuses", "connector_record_statuses"),
     "meter-values": ("transactions.meter_values", "meter_values_record"),
     "message-log": ("ocpp_messages.services", "ocpp_messages_record"),
+    "transaction-updates": ("transactions.transaction_events", "transaction_updates_record"),
 }
 WRITES = tuple(SERVICES)
 Service = Callable[..., object]
@@ -136,18 +137,31 @@ def writers(
     from ocpp_messages.models import Direction
     from transactions.meter_values import MeterValuesReport
     from transactions.services import MeterReading, SampledValue
+    from transactions.transaction_events import TransactionEventData, TransactionUpdate
 
     meter_values_record = service("meter-values")
     connector_record_statuses = service("statuses")
     ocpp_messages_record = service("message-log")
     chargepoints_record_heartbeat = service("heartbeats")
+    transaction_updates_record = service("transaction-updates")
 
     register = [0]
 
-    def meter_values(batch: list[str]) -> object:
+    def readings() -> list[MeterReading]:
         # As the throughput fleet sends them: an energy register and a power.
         register[0] += 1
-        now = utc_now()
+        return [
+            MeterReading(
+                timestamp=utc_now(),
+                sampled_values=[
+                    SampledValue(value=str(register[0]), unit="Wh"),
+                    SampledValue(value="7.2", measurand="Power.Active.Import", unit="kW"),
+                ],
+            )
+        ]
+
+    def meter_values(batch: list[str]) -> object:
+        sampled = readings()
         return meter_values_record(
             reports=[
                 MeterValuesReport(
@@ -155,17 +169,31 @@ def writers(
                     evse_id=1,
                     connector_id=1,
                     ocpp_transaction_id=str(sessions[charger]),
-                    readings=[
-                        MeterReading(
-                            timestamp=now,
-                            sampled_values=[
-                                SampledValue(value=str(register[0]), unit="Wh"),
-                                SampledValue(
-                                    value="7.2", measurand="Power.Active.Import", unit="kW"
-                                ),
-                            ],
-                        )
-                    ],
+                    readings=sampled,
+                )
+                for charger in batch
+            ]
+        )
+
+    def transaction_updates(batch: list[str]) -> object:
+        # A 2.0.1 charger's TransactionEvent(Updated) with its meter values,
+        # each newer than the last (register[0] serves as the seqNo).
+        sampled = readings()
+        return transaction_updates_record(
+            updates=[
+                TransactionUpdate(
+                    charge_point_id=charger,
+                    event=TransactionEventData(
+                        ocpp_transaction_id=str(sessions[charger]),
+                        event_type="Updated",
+                        seq_no=register[0],
+                        timestamp=sampled[0].timestamp,
+                        trigger_reason="MeterValuePeriodic",
+                        evse_id=1,
+                        connector_id=1,
+                        charging_state="Charging",
+                        readings=sampled,
+                    ),
                 )
                 for charger in batch
             ]
@@ -218,6 +246,7 @@ def writers(
         "statuses": statuses,
         "meter-values": meter_values,
         "message-log": message_log,
+        "transaction-updates": transaction_updates,
     }
 
 

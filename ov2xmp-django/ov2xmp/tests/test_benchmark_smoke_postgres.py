@@ -24,7 +24,7 @@ pytestmark = [
 ]
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
-WRITES = {"heartbeats", "statuses", "meter-values", "message-log"}
+WRITES = {"heartbeats", "statuses", "meter-values", "message-log", "transaction-updates"}
 
 
 def postgres_url() -> str:
