@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import os
 import statistics
 import subprocess
@@ -49,6 +50,8 @@ SERVICES = {
     "transaction-updates": ("transactions.transaction_events", "transaction_updates_record"),
 }
 WRITES = tuple(SERVICES)
+# The seqNos of the TransactionEvents, shared by the versions measured.
+SEQ_NOS = itertools.count(1)
 Service = Callable[..., object]
 
 
@@ -177,8 +180,10 @@ def writers(
 
     def transaction_updates(batch: list[str]) -> object:
         # A 2.0.1 charger's TransactionEvent(Updated) with its meter values,
-        # each newer than the last (register[0] serves as the seqNo).
+        # each newer than the last, in whichever version (a seqNo stored
+        # already would make it a repeat, which costs less).
         sampled = readings()
+        seq_no = next(SEQ_NOS)
         return transaction_updates_record(
             updates=[
                 TransactionUpdate(
@@ -186,7 +191,7 @@ def writers(
                     event=TransactionEventData(
                         ocpp_transaction_id=str(sessions[charger]),
                         event_type="Updated",
-                        seq_no=register[0],
+                        seq_no=seq_no,
                         timestamp=sampled[0].timestamp,
                         trigger_reason="MeterValuePeriodic",
                         evse_id=1,

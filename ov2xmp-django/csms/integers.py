@@ -24,9 +24,9 @@ from ocpp.messages import MessageType
 
 INTEGER_MIN = -(2**31)
 INTEGER_MAX = 2**31 - 1
-# Ids that are never negative: a connector, and an EVSE (2.0.1: ``evseId``,
-# or the ``id`` of an ``evse`` object).
-NOT_NEGATIVE = frozenset({"connectorId", "evseId"})
+# Never negative: the id of a connector and of an EVSE (2.0.1: ``evseId``, or
+# the ``id`` of an ``evse`` object), and a sequence number (counted from 0).
+NOT_NEGATIVE = frozenset({"connectorId", "evseId", "seqNo"})
 # Stored wider: 1.6 meter readings are kept as numeric(20, 3) and bounded by
 # csms.v16.charge_point.meter_field.
 STORED_WIDER = frozenset(

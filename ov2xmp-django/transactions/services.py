@@ -372,6 +372,23 @@ def _advance_last_readings(readings_of: list[tuple[Transaction, list[MeterReadin
     each flow (export register, power each way) to its newest reading not
     older than the session's last flow reading, the export start to the
     lowest export reading."""
+    changed, flows = _take_last_readings(readings_of)
+    if changed:
+        now = utc_now()
+        for session in changed:
+            session.updated_at = now
+        fields = ["meter_last_wh", "meter_last_at", "updated_at"]
+        update_each(Transaction, changed, fields + FLOW_COLUMNS if flows else fields)
+
+
+def _take_last_readings(
+    readings_of: list[tuple[Transaction, list[MeterReading]]],
+) -> tuple[list[Transaction], bool]:
+    """``_advance_last_readings`` on the session objects only: the sessions
+    changed, and whether a flow changed. Also for objects whose rows the
+    meter-values statement has moved forward already (the same rule, in SQL:
+    transactions.meter_values), so that they tell the new readings without
+    being read again."""
     # A session's readings of the whole batch together (a batch may hold
     # several of its messages), so that each flow takes the batch's newest.
     grouped: dict[int, tuple[Transaction, list[MeterReading]]] = {}
@@ -411,12 +428,7 @@ def _advance_last_readings(readings_of: list[tuple[Transaction, list[MeterReadin
                 session.flow_last_at = at
             changed[session.pk] = session
             flows = True
-    if changed:
-        now = utc_now()
-        for session in changed.values():
-            session.updated_at = now
-        fields = ["meter_last_wh", "meter_last_at", "updated_at"]
-        update_each(Transaction, changed.values(), fields + FLOW_COLUMNS if flows else fields)
+    return list(changed.values()), flows
 
 
 def _first_register_wh(readings: list[MeterReading]) -> Decimal | None:

@@ -25,10 +25,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connections, router
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
-from core.db import first_key, first_row, insert_rows, update_each, values_where_any
+from core.db import (
+    first_key,
+    first_row,
+    insert_rows,
+    rows_as_json,
+    rows_from_json,
+    update_each,
+    values_where_any,
+)
 from core.time import utc_now
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
@@ -45,6 +54,7 @@ from transactions.services import (
     _on_sessions_changed,
     _publish_transaction,
     _record_readings,
+    _take_last_readings,
     transaction_start,
 )
 from updates.events import meter_values_event
@@ -307,16 +317,6 @@ def transaction_updates_record(*, updates: Sequence[TransactionUpdate]) -> None:
     sessions = _transactions_for_update(
         {(update.charge_point_id, update.event.ocpp_transaction_id) for update in updates}
     )
-    applied = set(
-        values_where_any(
-            TransactionEvent,
-            ["transaction_id", "seq_no"],
-            where={
-                "transaction_id": [session.pk for session in sessions.values()],
-                "seq_no": {update.event.seq_no for update in updates},
-            },
-        )
-    )
     plain: list[tuple[Transaction, TransactionEventData]] = []
     in_plain: set[int] = set()
     one_by_one: list[TransactionUpdate] = []
@@ -326,56 +326,146 @@ def transaction_updates_record(*, updates: Sequence[TransactionUpdate]) -> None:
         # A session twice in a batch (a charger resending): the later alone.
         if session is None or not _plain_for(session, event) or session.pk in in_plain:
             one_by_one.append(update)
-        elif (session.pk, event.seq_no) in applied:
-            logger.info(
-                "%s: TransactionEvent %s #%s already applied",
-                update.charge_point_id,
-                event.ocpp_transaction_id,
-                event.seq_no,
-            )
         else:
             plain.append((session, event))
             in_plain.add(session.pk)
-    _apply(plain)
+    applied = _record_events(plain)
+    _record_event_readings(applied)
+    for session, event in applied:
+        _publish_event_applied(session, event, started_now=False, was_ended=False)
     for update in one_by_one:
         transaction_event_record(charge_point_id=update.charge_point_id, event=update.event)
 
 
-def _apply(plain: list[tuple[Transaction, TransactionEventData]]) -> None:
+# The events of a batch, all in one JSON parameter (core.db.rows_from_json).
+_EVENT_COLUMNS = (
+    ("tx", "bigint"),
+    ("seq", "integer"),
+    ("type", "varchar"),
+    ("trigger", "varchar"),
+    ("ts", "timestamptz"),
+    ("offline", "boolean"),
+    ("state", "varchar"),
+    ("reason", "varchar"),
+    ("token", "varchar"),
+    ("newest", "boolean"),
+)
+
+
+@functools.cache
+def _events_statement() -> str:
+    # An event already stored (its session and seqNo: the unique constraint)
+    # is left out and its session left alone; the insert tells which went in.
+    events, sessions = TransactionEvent._meta.db_table, Transaction._meta.db_table
+    return f"""
+WITH v AS ({rows_from_json(_EVENT_COLUMNS)}),
+applied AS (
+    INSERT INTO {events} (transaction_id, seq_no, event_type, trigger_reason, timestamp,
+        offline, charging_state, stopped_reason, id_token_value, received_at)
+    SELECT tx, seq, type, trigger, ts, offline, state, reason, token, %s FROM v
+    ON CONFLICT (transaction_id, seq_no) DO NOTHING
+    RETURNING transaction_id
+),
+advanced AS (
+    UPDATE {sessions} t SET last_seq_no = v.seq,
+        charging_state = CASE WHEN v.state <> '' THEN v.state ELSE t.charging_state END,
+        updated_at = %s
+    FROM v JOIN applied a ON a.transaction_id = v.tx
+    WHERE t.id = v.tx AND v.newest
+    RETURNING 1
+)
+SELECT coalesce(json_agg(transaction_id), '[]') FROM applied
+"""
+
+
+def _record_events(
+    plain: list[tuple[Transaction, TransactionEventData]],
+) -> list[tuple[Transaction, TransactionEventData]]:
+    """Store the events (one per session) that are not stored already, and
+    set each session's seqNo and charging state from its event if that is the
+    newest; returns those stored. On PostgreSQL in one statement."""
     if not plain:
-        return
-    insert_rows(TransactionEvent, [event_row(session, event) for session, event in plain])
-    reports = [
-        MeterValuesReport(
-            charge_point_id=session.charge_point_id,
-            evse_id=session.evse_id,
-            connector_id=session.connector_id,
-            readings=event.readings,
-            ocpp_transaction_id=session.ocpp_transaction_id,
-        )
+        return []
+    newest = [
+        session.last_seq_no is None or event.seq_no > session.last_seq_no
         for session, event in plain
-        if event.readings
     ]
-    if reports:
-        # As MeterValues are stored (one statement on PostgreSQL), which
-        # moves the sessions' last readings in the database: the events
-        # published below tell the new ones.
-        meter_values_store(reports=reports)
-        by_id = {session.pk: session for session, _ in plain}
-        for pk, wh, at in values_where_any(
-            Transaction, ["id", "meter_last_wh", "meter_last_at"], where={"id": by_id}
-        ):
-            by_id[pk].meter_last_wh, by_id[pk].meter_last_at = wh, at
-    # State only the newest event may set.
-    newer = []
     now = utc_now()
-    for session, event in plain:
-        if session.last_seq_no is None or event.seq_no > session.last_seq_no:
+    connection = connections[router.db_for_write(TransactionEvent)]
+    if connection.vendor == "postgresql":
+        rows = [
+            {
+                "tx": session.pk,
+                "seq": event.seq_no,
+                "type": event.event_type,
+                "trigger": event.trigger_reason,
+                "ts": event.timestamp,
+                "offline": event.offline,
+                "state": event.charging_state,
+                "reason": event.stopped_reason,
+                "token": event.id_token_value,
+                "newest": is_newest,
+            }
+            for (session, event), is_newest in zip(plain, newest, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_events_statement(), [rows_as_json(rows), now, now])
+            stored = set(cursor.fetchone()[0])
+    else:
+        already = set(
+            values_where_any(
+                TransactionEvent,
+                ["transaction_id", "seq_no"],
+                where={
+                    "transaction_id": [session.pk for session, _ in plain],
+                    "seq_no": {event.seq_no for _, event in plain},
+                },
+            )
+        )
+        fresh = [(s, e) for s, e in plain if (s.pk, e.seq_no) not in already]
+        insert_rows(TransactionEvent, [event_row(session, event) for session, event in fresh])
+        stored = {session.pk for session, _ in fresh}
+    applied = []
+    advanced = []
+    for (session, event), is_newest in zip(plain, newest, strict=True):
+        if session.pk not in stored:
+            logger.info(
+                "%s: TransactionEvent %s #%s already applied",
+                session.charge_point_id,
+                event.ocpp_transaction_id,
+                event.seq_no,
+            )
+            continue
+        applied.append((session, event))
+        if is_newest:
             session.last_seq_no = event.seq_no
             if event.charging_state:
                 session.charging_state = event.charging_state
             session.updated_at = now
-            newer.append(session)
-    update_each(Transaction, newer, ["last_seq_no", "charging_state", "updated_at"])
-    for session, event in plain:
-        _publish_event_applied(session, event, started_now=False, was_ended=False)
+            advanced.append(session)
+    if connection.vendor != "postgresql":
+        update_each(Transaction, advanced, ["last_seq_no", "charging_state", "updated_at"])
+    return applied
+
+
+def _record_event_readings(applied: list[tuple[Transaction, TransactionEventData]]) -> None:
+    """Store the events' readings as MeterValues are stored (one statement
+    on PostgreSQL), which moves the sessions' last readings forward in the
+    database; the session objects take the same readings, so that the
+    events published tell them."""
+    with_readings = [(session, event.readings) for session, event in applied if event.readings]
+    if not with_readings:
+        return
+    meter_values_store(
+        reports=[
+            MeterValuesReport(
+                charge_point_id=session.charge_point_id,
+                evse_id=session.evse_id,
+                connector_id=session.connector_id,
+                readings=readings,
+                ocpp_transaction_id=session.ocpp_transaction_id,
+            )
+            for session, readings in with_readings
+        ]
+    )
+    _take_last_readings(with_readings)
