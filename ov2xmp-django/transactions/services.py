@@ -107,7 +107,9 @@ def _register_wh(sample: SampledValue) -> Decimal | None:
     return _in_session_field(wh, "meter_last_wh")
 
 
-@db_transaction.atomic
+# No savepoint inside another transaction (a TransactionEvent's): an error
+# fails that one whole anyway, and a savepoint costs two round trips.
+@db_transaction.atomic(savepoint=False)
 def transaction_start(
     *,
     charge_point_id: str,
@@ -276,8 +278,7 @@ def transaction_stop(
     if meter_stop_wh is not None:
         stopped.meter_last_wh = meter_stop_wh
         stopped.meter_last_at = stopped_at
-    # The readings' flows are written already; these are the stop's own.
-    stopped.save(update_fields=STOP_FIELDS)
+    stopped.save(update_fields=[*STOP_FIELDS, *FLOW_COLUMNS])
     _publish_transaction(stopped, "transaction.ended", at=stopped_at)
     return TransactionStopped(transaction=stopped, authorization=authorization)
 
@@ -341,7 +342,9 @@ def _meter_rows(
 
 def _record_readings(*, transaction: Transaction, readings: list[MeterReading]) -> None:
     """Readings sent along with a stop or a TransactionEvent (these messages
-    have their own guard against a resend)."""
+    have their own guard against a resend). The session object takes its new
+    last readings; the caller saves it (with ``FLOW_COLUMNS``), in the same
+    statement as the rest of its changes."""
     insert_rows(
         MeterValue,
         _meter_rows(
@@ -352,7 +355,7 @@ def _record_readings(*, transaction: Transaction, readings: list[MeterReading]) 
             readings=readings,
         ),
     )
-    _advance_last_readings([(transaction, readings)])
+    _take_last_readings([(transaction, readings)])
 
 
 def _flow(sample: SampledValue) -> tuple[str, Decimal] | None:

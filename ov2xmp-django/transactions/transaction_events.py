@@ -138,8 +138,10 @@ def transaction_event_record(
 
     # The session's lock makes look-then-insert safe (the unique constraint
     # stays the backstop), at a fraction of get_or_create's cost per event.
+    # A session started just now has no events yet.
     created = (
-        first_key(TransactionEvent, where={"transaction_id": session.pk, "seq_no": event.seq_no})
+        started_now
+        or first_key(TransactionEvent, where={"transaction_id": session.pk, "seq_no": event.seq_no})
         is None
     )
     if created:
