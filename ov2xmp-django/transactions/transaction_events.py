@@ -339,17 +339,18 @@ def transaction_updates_record(*, updates: Sequence[TransactionUpdate]) -> None:
         transaction_event_record(charge_point_id=update.charge_point_id, event=update.event)
 
 
-# The events of a batch, all in one JSON parameter (core.db.rows_from_json).
+# The events of a batch, all in one JSON parameter (core.db.rows_from_json):
+# each an ``event_row``, and whether it is its session's newest.
 _EVENT_COLUMNS = (
-    ("tx", "bigint"),
-    ("seq", "integer"),
-    ("type", "varchar"),
-    ("trigger", "varchar"),
-    ("ts", "timestamptz"),
+    ("transaction_id", "bigint"),
+    ("seq_no", "integer"),
+    ("event_type", "varchar"),
+    ("trigger_reason", "varchar"),
+    ("timestamp", "timestamptz"),
     ("offline", "boolean"),
-    ("state", "varchar"),
-    ("reason", "varchar"),
-    ("token", "varchar"),
+    ("charging_state", "varchar"),
+    ("stopped_reason", "varchar"),
+    ("id_token_value", "varchar"),
     ("newest", "boolean"),
 )
 
@@ -364,16 +365,19 @@ WITH v AS ({rows_from_json(_EVENT_COLUMNS)}),
 applied AS (
     INSERT INTO {events} (transaction_id, seq_no, event_type, trigger_reason, timestamp,
         offline, charging_state, stopped_reason, id_token_value, received_at)
-    SELECT tx, seq, type, trigger, ts, offline, state, reason, token, %s FROM v
+    SELECT transaction_id, seq_no, event_type, trigger_reason, timestamp, offline,
+        charging_state, stopped_reason, id_token_value, %s
+    FROM v
     ON CONFLICT (transaction_id, seq_no) DO NOTHING
     RETURNING transaction_id
 ),
 advanced AS (
-    UPDATE {sessions} t SET last_seq_no = v.seq,
-        charging_state = CASE WHEN v.state <> '' THEN v.state ELSE t.charging_state END,
+    UPDATE {sessions} t SET last_seq_no = v.seq_no,
+        charging_state = CASE WHEN v.charging_state <> '' THEN v.charging_state
+            ELSE t.charging_state END,
         updated_at = %s
-    FROM v JOIN applied a ON a.transaction_id = v.tx
-    WHERE t.id = v.tx AND v.newest
+    FROM v JOIN applied a ON a.transaction_id = v.transaction_id
+    WHERE t.id = v.transaction_id AND v.newest
     RETURNING 1
 )
 SELECT coalesce(json_agg(transaction_id), '[]') FROM applied
@@ -396,18 +400,7 @@ def _record_events(
     connection = connections[router.db_for_write(TransactionEvent)]
     if connection.vendor == "postgresql":
         rows = [
-            {
-                "tx": session.pk,
-                "seq": event.seq_no,
-                "type": event.event_type,
-                "trigger": event.trigger_reason,
-                "ts": event.timestamp,
-                "offline": event.offline,
-                "state": event.charging_state,
-                "reason": event.stopped_reason,
-                "token": event.id_token_value,
-                "newest": is_newest,
-            }
+            {**event_row(session, event), "newest": is_newest}
             for (session, event), is_newest in zip(plain, newest, strict=True)
         ]
         with connection.cursor() as cursor:
