@@ -280,13 +280,20 @@ def first_row(model: type[M], *, where: dict[str, Any], lock: bool = False) -> M
     return next(iter(model._default_manager.raw(sql, params)), None)
 
 
+# Up to this many rows go in with an ``INSERT``: ``COPY`` takes two round
+# trips (its start, then its end), an ``INSERT`` one, and a session's start
+# or stop inserts a row or two at a time.
+INSERT_AT_MOST = 4
+
+
 def insert_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows, each given as {field attname: value}; fields left out
     get their default (``auto_now``/``auto_now_add``: now). On PostgreSQL with
-    ``COPY``, whose rows psycopg formats in C: an ``INSERT``'s parameters are
-    quoted in Python, and building it through the ORM cost more than the
-    database's work on the csms's hot path. Elsewhere with ``bulk_create``.
-    Returns nothing: ``COPY`` reports no ids."""
+    ``COPY``, whose rows psycopg formats in C (a few rows with an ``INSERT``,
+    its parameters bound as ``COPY``'s values are): building an ``INSERT``
+    through the ORM cost more than the database's work on the csms's hot
+    path. Elsewhere with ``bulk_create``. Returns nothing: ``COPY`` reports no
+    ids."""
     if not rows:
         return
     connection = connections[router.db_for_write(model)]
@@ -306,22 +313,34 @@ def insert_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
     is_json = {field.attname: isinstance(field, JSONField) for field in fields}
     names = [field.attname for field in fields]
     quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(str(field.column)) for field in fields)
-    copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-        for row in rows:
-            values = []
-            for name in names:
-                if name in row:
-                    value = row[name]
-                elif name in callables:
-                    value = callables[name]()
-                else:
-                    value = defaults[name]
-                if is_json[name] and value is not None:
-                    value = json.dumps(value, cls=DjangoJSONEncoder)
-                values.append(value)
-            copy.write_row(values)
+
+    def values_of(row: dict[str, Any]) -> list[Any]:
+        values = []
+        for name in names:
+            if name in row:
+                value = row[name]
+            elif name in callables:
+                value = callables[name]()
+            else:
+                value = defaults[name]
+            if is_json[name] and value is not None:
+                value = json.dumps(value, cls=DjangoJSONEncoder)
+            values.append(value)
+        return values
+
+    with connection.cursor() as cursor:
+        if len(rows) <= INSERT_AT_MOST:
+            row_sql = f"({', '.join(['%s'] * len(names))})"
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(rows))}",
+                [value for row in rows for value in values_of(row)],
+            )
+            return
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(values_of(row))
 
 
 def _default(field: Field[Any, Any], now: datetime) -> Any:

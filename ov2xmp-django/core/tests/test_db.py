@@ -12,6 +12,7 @@ from chargepoints.models import ChargePoint, Connector
 from chargepoints.tests.factories import T0, ChargePointFactory, ConnectorFactory
 from commands.models import Command
 from core.db import (
+    INSERT_AT_MOST,
     decimal_fits,
     first_key,
     first_row,
@@ -174,7 +175,12 @@ def test_values_where_any_are_converted_as_the_orm_converts_them() -> None:
     ]
 
 
-def test_inserted_rows_keep_their_values_and_get_their_defaults() -> None:
+# With an INSERT (a few rows), and with COPY.
+BATCHES = [pytest.param(0, id="insert"), pytest.param(INSERT_AT_MOST, id="copy")]
+
+
+@pytest.mark.parametrize("more", BATCHES)
+def test_inserted_rows_keep_their_values_and_get_their_defaults(more: int) -> None:
     session = TransactionFactory()
     charger = session.charge_point
     before = timezone.now()
@@ -193,10 +199,12 @@ def test_inserted_rows_keep_their_values_and_get_their_defaults() -> None:
                 "signed_meter_value": {"signedMeterData": "AbC=", "nested": [1, None]},
             },
             {"charge_point_id": charger.id, "evse_id": 2, "timestamp": T0, "value": "7"},
+            *({"charge_point_id": charger.id, "evse_id": 3, "timestamp": T0} for _ in range(more)),
         ],
     )
 
-    first, second = MeterValue.objects.order_by("evse_id")
+    first, second, *others = MeterValue.objects.order_by("evse_id", "id")
+    assert len(others) == more
     assert (first.transaction_id, first.connector_id, first.value) == (
         session.pk,
         None,
@@ -211,15 +219,16 @@ def test_inserted_rows_keep_their_values_and_get_their_defaults() -> None:
     assert first.pk != second.pk
 
 
-def test_a_callable_default_is_called_for_each_row() -> None:
+@pytest.mark.parametrize("more", BATCHES)
+def test_a_callable_default_is_called_for_each_row(more: int) -> None:
     charger = ChargePointFactory()
     row = {"charge_point_id": charger.id, "ocpp_version": "1.6", "action": "Reset", "request": {}}
 
-    insert_rows(Command, [row, dict(row)])
+    insert_rows(Command, [dict(row) for _ in range(2 + more)])
 
     ids = list(Command.objects.values_list("id", flat=True))
-    assert len(ids) == 2
-    assert len(set(ids)) == 2  # each row its own uuid
+    assert len(ids) == 2 + more
+    assert len(set(ids)) == 2 + more  # each row its own uuid
 
 
 def test_inserting_nothing_runs_no_statement(django_assert_num_queries) -> None:
