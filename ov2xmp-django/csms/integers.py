@@ -2,7 +2,7 @@
 
 The OCPP schemas type many fields as "integer" with no bounds. The domain
 keeps them in PostgreSQL ``integer`` columns (32 bits, signed), and an id of
-a connector or an EVSE also in a column that refuses a negative number. A
+a connector or an EVSE, or a ``seqNo``, in one that refuses a negative number. A
 value outside was refused at the write, and the charger answered
 ``InternalError``, or, written through the ORM before core.postgresql,
 stored wrapped around (a ``connectorId`` of 2**40 became 0); a negative 1.6

@@ -13,7 +13,7 @@ from chargepoints.tests.factories import T0, ChargePointFactory
 from core.testing import generic_plan
 from transactions.meter_values import MeterValuesReport, _statement, meter_values_record
 from transactions.models import MeterValue, Transaction
-from transactions.services import MeterReading, SampledValue
+from transactions.services import MeterReading, SampledValue, transaction_stop
 from transactions.tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +237,21 @@ def test_numbers_no_column_can_hold_are_kept_as_text_and_fail_nothing_else():
         ("1e20", None),
         ("100000000000000000", Decimal("1e17")),
     ]
+
+
+def test_readings_sent_with_a_stop_move_the_session_s_flows_too():
+    session = TransactionFactory(started_at=T0)
+    last = T0 + timedelta(minutes=4)
+    readings = flows(session, last, export=("300", "Wh"), power_out=("7", "kW")).readings
+    transaction_stop(
+        charge_point_id=session.charge_point_id,
+        ocpp_transaction_id=session.ocpp_transaction_id,
+        stopped_at=T0 + timedelta(minutes=5),
+        meter_stop_wh=Decimal(9000),
+        readings=readings,
+    )
+
+    session.refresh_from_db()
+    assert (session.export_start_wh, session.export_last_wh) == (300, 300)
+    assert (session.power_export_w, session.flow_last_at) == (7000, last)
+    assert (session.meter_stop_wh, session.meter_last_wh) == (9000, 9000)
