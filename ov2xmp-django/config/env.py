@@ -75,7 +75,14 @@ class Env:
             raise ConfigurationError(f"{PREFIX}{name}={number}: must be at most {maximum}")
         return number
 
-    def number(self, name: str, default: float, *, minimum: float | None = None) -> float:
+    def number(
+        self,
+        name: str,
+        default: float,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> float:
         value = self.raw(name)
         if value is None:
             return default
@@ -85,6 +92,8 @@ class Env:
             raise ConfigurationError(f"{PREFIX}{name}={value!r}: expected a number") from None
         if minimum is not None and number < minimum:
             raise ConfigurationError(f"{PREFIX}{name}={number}: must be at least {minimum}")
+        if maximum is not None and number > maximum:
+            raise ConfigurationError(f"{PREFIX}{name}={number}: must be at most {maximum}")
         return number
 
     def flag(self, name: str, default: bool) -> bool:
@@ -262,6 +271,7 @@ class PlatformSettings:
     ocpp_response_timeout: float
     command_queue_timeout: float
     message_log_flush_seconds: float
+    batch_gather_seconds: float
     admin_username: str | None
     admin_password: str | None
     # The certificate authority seam (certificates/authority.py).

@@ -288,6 +288,8 @@ OV2XMP = PlatformSettings(
     # How long a command may wait behind earlier ones to the same charger.
     command_queue_timeout=env.number("COMMAND_QUEUE_SECONDS", 60.0, minimum=0.1),
     message_log_flush_seconds=env.number("MESSAGE_LOG_FLUSH_SECONDS", 0.2, minimum=0.01),
+    # How long a batched write waits after its first message for more.
+    batch_gather_seconds=env.number("BATCH_GATHER_SECONDS", 0.003, minimum=0, maximum=1),
     admin_username=env.text("ADMIN_USERNAME"),
     admin_password=env.text("ADMIN_PASSWORD"),
     # The CA that signs chargers' CSRs (PEM files); the V2G pair falls back to it.

@@ -7,9 +7,12 @@ is committed. After a network outage a whole fleet reconnects at once, and
 each reconnect writes the same few things.
 
 Each ``Batcher`` writes what has arrived in one thread hop and one
-transaction, while the next batch gathers: at low load a batch is one message
-(no added delay), under load the per-message cost of Django's ORM, the thread
-hop and the commit is shared by the whole batch. The chargers in one batch are
+transaction, while the next batch gathers: the per-message cost of Django's
+ORM, the thread hop and the commit is shared by the whole batch. A batch's
+first message waits a few milliseconds (``gather_seconds``) for others to
+join it: a writer that took each message as it came wrote batches of one or
+two at moderate load, whose fixed costs kept the machine busy and the
+replies slow (docs/performance.md). The chargers in one batch are
 all different (one call in flight each), so batches touch disjoint rows and
 cannot deadlock one another.
 """
@@ -20,10 +23,12 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.db import close_old_connections, connections
 
 from chargepoints.services import (
@@ -68,9 +73,17 @@ class Batcher(Generic[Item, Result]):
     thread hop back, each caller's result) waited for a turn of the loop took
     several times as long as its statements (docs/performance.md)."""
 
-    def __init__(self, write: Callable[[list[Item]], Sequence[Result]], *, name: str) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[Item]], Sequence[Result]],
+        *,
+        name: str,
+        gather_seconds: float = 0.0,
+    ) -> None:
         self._write = write
         self.name = name
+        # How long a batch's first item waits for others to join it.
+        self.gather_seconds = gather_seconds
         self._writer: _Writer[Item, Result] | None = None
         self._waiting: set[asyncio.Future[Result]] = set()
 
@@ -141,6 +154,9 @@ class _Writer(Generic[Item, Result]):
         first = self.queue.get()
         if first is None:
             return []
+        if self._batcher.gather_seconds:
+            # Asleep, not waiting on the queue: items put meanwhile wake nobody.
+            time.sleep(self._batcher.gather_seconds)
         batch = [first]
         while len(batch) < MAX_BATCH:
             try:
@@ -214,32 +230,36 @@ def _seen(charge_point_ids: list[str]) -> None:
 class FrequentWrites:
     """The batchers of one csms process, shared by all its connections."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, gather_seconds: float | None = None) -> None:
+        """``gather_seconds``: the batches' (default: the setting)."""
+        if gather_seconds is None:
+            gather_seconds = settings.OV2XMP.batch_gather_seconds
+
+        def batcher(write: Callable[[list[Any]], Sequence[Any]], name: str) -> Batcher[Any, Any]:
+            return Batcher(write, name=name, gather_seconds=gather_seconds)
+
         # A new connection → its charger's registration status.
-        self.connects: Batcher[ConnectionReport, str] = Batcher(_connects, name="connects")
+        self.connects: Batcher[ConnectionReport, str] = batcher(_connects, "connects")
         # (charger id, boot info) → the charger's registration status.
-        self.boots: Batcher[tuple[str, BootInfo], str] = Batcher(_boots, name="boots")
+        self.boots: Batcher[tuple[str, BootInfo], str] = batcher(_boots, "boots")
         # (charger id, connection id) of connections that ended.
-        self.disconnects: Batcher[tuple[str, str], None] = Batcher(
-            _none_each(_disconnects), name="disconnects"
+        self.disconnects: Batcher[tuple[str, str], None] = batcher(
+            _none_each(_disconnects), "disconnects"
         )
         # charger id → the ids of its held commands, now taken.
-        self.held_commands: Batcher[str, list[uuid.UUID]] = Batcher(
-            _held_commands, name="held commands"
+        self.held_commands: Batcher[str, list[uuid.UUID]] = batcher(_held_commands, "held commands")
+        self.heartbeats: Batcher[str, None] = batcher(_none_each(_heartbeats), "heartbeats")
+        self.seen: Batcher[str, None] = batcher(_none_each(_seen), "last seen")
+        self.statuses: Batcher[StatusReport, None] = batcher(
+            _none_each(lambda reports: connector_record_statuses(reports=reports)), "statuses"
         )
-        self.heartbeats: Batcher[str, None] = Batcher(_none_each(_heartbeats), name="heartbeats")
-        self.seen: Batcher[str, None] = Batcher(_none_each(_seen), name="last seen")
-        self.statuses: Batcher[StatusReport, None] = Batcher(
-            _none_each(lambda reports: connector_record_statuses(reports=reports)),
-            name="statuses",
-        )
-        self.meter_values: Batcher[MeterValuesReport, None] = Batcher(
-            _none_each(lambda reports: meter_values_record(reports=reports)), name="meter values"
+        self.meter_values: Batcher[MeterValuesReport, None] = batcher(
+            _none_each(lambda reports: meter_values_record(reports=reports)), "meter values"
         )
         # OCPP 2.0.1 TransactionEvent(Updated): a 2.0.1 charger's meter values.
-        self.transaction_updates: Batcher[TransactionUpdate, None] = Batcher(
+        self.transaction_updates: Batcher[TransactionUpdate, None] = batcher(
             _none_each(lambda updates: transaction_updates_record(updates=updates)),
-            name="transaction updates",
+            "transaction updates",
         )
 
     async def close(self) -> None:

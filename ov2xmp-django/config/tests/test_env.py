@@ -77,6 +77,13 @@ def test_number_refuses_text_and_values_below_the_minimum():
     assert env().number("X", 2.5) == 2.5
 
 
+def test_number_refuses_values_above_the_maximum():
+    # A gather time given in milliseconds by mistake fails the start.
+    with pytest.raises(ConfigurationError, match=r"OV2XMP_X=3.0: must be at most 1"):
+        env(X="3").number("X", 0.003, minimum=0, maximum=1)
+    assert env(X="1").number("X", 0.003, maximum=1) == 1.0
+
+
 # --- flag -------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 
 import pytest
@@ -47,6 +48,43 @@ async def test_items_arriving_during_a_write_are_written_together():
     assert write.batches == [["a"], ["b", "c", "d", "e"]]
     assert results == ["A", "B", "C", "D", "E"]  # each caller gets its own item's result
     await batcher.close()
+
+
+class RecordingWrite:
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def __call__(self, items: list[str]) -> list[str]:
+        self.batches.append(list(items))
+        return [item.upper() for item in items]
+
+
+async def test_a_batch_waits_its_gather_time_for_more_items():
+    write = RecordingWrite()
+    batcher: Batcher[str, str] = Batcher(write, name="test", gather_seconds=0.5)
+    first = asyncio.create_task(batcher.submit("a"))
+    await asyncio.sleep(0.1)  # well within the first item's gather time
+    assert await asyncio.gather(first, batcher.submit("b")) == ["A", "B"]
+    assert write.batches == [["a", "b"]]
+    await batcher.close()
+
+
+async def test_without_a_gather_time_each_item_is_written_as_it_comes():
+    write = RecordingWrite()
+    batcher: Batcher[str, str] = Batcher(write, name="test")
+    first = asyncio.create_task(batcher.submit("a"))
+    await asyncio.sleep(0.1)
+    assert await asyncio.gather(first, batcher.submit("b")) == ["A", "B"]
+    assert write.batches == [["a"], ["b"]]
+    await batcher.close()
+
+
+async def test_frequent_writes_gather_for_the_configured_time(settings):
+    settings.OV2XMP = dataclasses.replace(settings.OV2XMP, batch_gather_seconds=0.25)
+    writes = FrequentWrites()
+    assert {batcher.gather_seconds for batcher in writes.batchers()} == {0.25}
+    assert len(writes.batchers()) == 9
+    await writes.close()
 
 
 async def test_a_failing_item_fails_alone(caplog):
