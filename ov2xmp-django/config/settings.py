@@ -195,6 +195,10 @@ CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 # Without a broker the tasks run in the calling process (embedded mode).
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Nothing reads a task's result. With results kept, queueing a task made the
+# csms subscribe to its result's Redis channel, which was never left: one more
+# subscription per ended session, for the life of the process (celery#3808).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 # Periodic housekeeping: run by `ov2xmp beat` in distributed mode and by
 # `ov2xmp up` itself in the embedded default.
