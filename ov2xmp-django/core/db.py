@@ -168,10 +168,10 @@ def rows_where_any(
     quote = connection.ops.quote_name
     matching, params = _any_of(model, connection, where)
     sql = (
-        f"SELECT * FROM {quote(model._meta.db_table)} WHERE {matching}"
+        f"FROM {quote(model._meta.db_table)} WHERE {matching}"
         f" ORDER BY {quote(str(model._meta.pk.column))}"
     )
-    return list(manager.raw(sql + (" FOR UPDATE" if lock else ""), params))
+    return _objects(model, connection, sql + (" FOR UPDATE" if lock else ""), params)
 
 
 def values_where_any(
@@ -195,27 +195,49 @@ def values_where_any(
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM {quote(meta.db_table)} WHERE {matching}", params)
         rows = cursor.fetchall()
-    # As the ORM converts what it reads (a JSON field's text, say).
-    converters = [
-        [
-            *connection.ops.get_db_converters(field.get_col(meta.db_table)),
+    return [tuple(row) for row in _converted_rows(rows, columns, connection)]
+
+
+def _converted_rows(rows: list[Any], fields: Sequence[Any], connection: Any) -> list[list[Any]]:
+    """Each row's values converted as the ORM converts what it reads (a JSON
+    field's text, SQLite's datetimes and decimals): for each field, the
+    backend's converters and the field's own."""
+    table = fields[0].model._meta.db_table
+    converting = []
+    for index, field in enumerate(fields):
+        column = field.get_col(table)  # what the converters are given, as the ORM does
+        converters = [
+            *connection.ops.get_db_converters(column),
             *field.get_db_converters(connection),
         ]
-        for field in columns
-    ]
+        if converters:
+            converting.append((index, column, converters))
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, column, converters in converting:
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        converted.append(values)
+    return converted
+
+
+def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> list[M]:
+    """The rows of ``SELECT <every column> <sql>`` as ``model`` objects, as
+    ``Model.objects.raw`` makes them, without its setup for each query
+    (matching the cursor's columns to fields by name), which was most of the
+    csms's CPU for a locked look-up (docs/performance.md)."""
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    selected = ", ".join(quote(str(field.column)) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {selected} {sql}", params)
+        rows = cursor.fetchall()
+    names = [field.attname for field in fields]
     return [
-        tuple(
-            _converted(value, field, converting, connection)
-            for value, field, converting in zip(row, columns, converters, strict=True)
-        )
-        for row in rows
+        model.from_db(connection.alias, names, values)
+        for values in _converted_rows(rows, fields, connection)
     ]
-
-
-def _converted(value: Any, field: Any, converters: list[Any], connection: Any) -> Any:
-    for convert in converters:
-        value = convert(value, field, connection)
-    return value
 
 
 def _matching(
@@ -274,10 +296,11 @@ def first_row(model: type[M], *, where: dict[str, Any], lock: bool = False) -> M
     connection = connections[router.db_for_write(model)]
     key = connection.ops.quote_name(str(model._meta.pk.column))
     matching, params = _matching(model, connection, where, None)
-    sql = f"SELECT * {matching} ORDER BY {key} LIMIT 1"
+    sql = f"{matching} ORDER BY {key} LIMIT 1"
     if lock and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    return next(iter(model._default_manager.raw(sql, params)), None)
+    found = _objects(model, connection, sql, params)
+    return found[0] if found else None
 
 
 # Up to this many rows go in with an ``INSERT``: ``COPY`` takes two round
