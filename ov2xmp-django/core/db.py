@@ -200,18 +200,8 @@ def values_where_any(
 
 def _converted_rows(rows: list[Any], fields: Sequence[Any], connection: Any) -> list[list[Any]]:
     """Each row's values converted as the ORM converts what it reads (a JSON
-    field's text, SQLite's datetimes and decimals): for each field, the
-    backend's converters and the field's own."""
-    table = fields[0].model._meta.db_table
-    converting = []
-    for index, field in enumerate(fields):
-        column = field.get_col(table)  # what the converters are given, as the ORM does
-        converters = [
-            *connection.ops.get_db_converters(column),
-            *field.get_db_converters(connection),
-        ]
-        if converters:
-            converting.append((index, column, converters))
+    field's text, SQLite's datetimes and decimals)."""
+    converting = _converters(tuple(fields), connection)
     converted = []
     for row in rows:
         values = list(row)
@@ -222,16 +212,38 @@ def _converted_rows(rows: list[Any], fields: Sequence[Any], connection: Any) -> 
     return converted
 
 
+@functools.lru_cache(maxsize=256)
+def _converters(fields: tuple[Any, ...], connection: Any) -> list[tuple[int, Any, list[Any]]]:
+    """(index, column, converters) of each of ``fields`` that has converters:
+    the backend's and the field's own, given the column as the ORM gives it.
+    Per connection (a thread's own), as the backend's are its methods."""
+    table = fields[0].model._meta.db_table
+    converting = []
+    for index, field in enumerate(fields):
+        column = field.get_col(table)
+        converters = [
+            *connection.ops.get_db_converters(column),
+            *field.get_db_converters(connection),
+        ]
+        if converters:
+            converting.append((index, column, converters))
+    return converting
+
+
+@functools.lru_cache(maxsize=256)
+def _every_column(model: type[Model], connection: Any) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(quote(str(field.column)) for field in model._meta.concrete_fields)
+
+
 def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> list[M]:
     """The rows of ``SELECT <every column> <sql>`` as ``model`` objects, as
     ``Model.objects.raw`` makes them, without its setup for each query
     (matching the cursor's columns to fields by name), which was most of the
     csms's CPU for a locked look-up (docs/performance.md)."""
     fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
-    selected = ", ".join(quote(str(field.column)) for field in fields)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {selected} {sql}", params)
+        cursor.execute(f"SELECT {_every_column(model, connection)} {sql}", params)
         rows = cursor.fetchall()
     names = [field.attname for field in fields]
     return [
