@@ -195,13 +195,15 @@ def values_where_any(
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM {quote(meta.db_table)} WHERE {matching}", params)
         rows = cursor.fetchall()
-    return [tuple(row) for row in _converted_rows(rows, columns, connection)]
+    converting = _converters(columns, connection)
+    return [tuple(row) for row in _converted_rows(rows, converting, connection)]
 
 
-def _converted_rows(rows: list[Any], fields: Sequence[Any], connection: Any) -> list[list[Any]]:
+def _converted_rows(
+    rows: list[Any], converting: list[tuple[int, Any, list[Any]]], connection: Any
+) -> list[list[Any]]:
     """Each row's values converted as the ORM converts what it reads (a JSON
-    field's text, SQLite's datetimes and decimals)."""
-    converting = _converters(tuple(fields), connection)
+    field's text, SQLite's datetimes and decimals), by ``_converters``."""
     converted = []
     for row in rows:
         values = list(row)
@@ -212,11 +214,9 @@ def _converted_rows(rows: list[Any], fields: Sequence[Any], connection: Any) -> 
     return converted
 
 
-@functools.lru_cache(maxsize=256)
-def _converters(fields: tuple[Any, ...], connection: Any) -> list[tuple[int, Any, list[Any]]]:
+def _converters(fields: Sequence[Any], connection: Any) -> list[tuple[int, Any, list[Any]]]:
     """(index, column, converters) of each of ``fields`` that has converters:
-    the backend's and the field's own, given the column as the ORM gives it.
-    Per connection (a thread's own), as the backend's are its methods."""
+    the backend's and the field's own, given the column as the ORM gives it."""
     table = fields[0].model._meta.db_table
     converting = []
     for index, field in enumerate(fields):
@@ -231,9 +231,16 @@ def _converters(fields: tuple[Any, ...], connection: Any) -> list[tuple[int, Any
 
 
 @functools.lru_cache(maxsize=256)
-def _every_column(model: type[Model], connection: Any) -> str:
+def _whole_rows(
+    model: type[Model], connection: Any
+) -> tuple[str, list[str], list[tuple[int, Any, list[Any]]]]:
+    """For reading ``model``'s rows whole: its columns (for ``SELECT``), its
+    fields' attnames and their converters. Per connection (a thread's own):
+    the backend's converters are its methods."""
+    fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
-    return ", ".join(quote(str(field.column)) for field in model._meta.concrete_fields)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    return columns, [field.attname for field in fields], _converters(fields, connection)
 
 
 def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> list[M]:
@@ -241,14 +248,13 @@ def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> li
     ``Model.objects.raw`` makes them, without its setup for each query
     (matching the cursor's columns to fields by name), which was most of the
     csms's CPU for a locked look-up (docs/performance.md)."""
-    fields = model._meta.concrete_fields
+    columns, names, converting = _whole_rows(model, connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_every_column(model, connection)} {sql}", params)
+        cursor.execute(f"SELECT {columns} {sql}", params)
         rows = cursor.fetchall()
-    names = [field.attname for field in fields]
     return [
         model.from_db(connection.alias, names, values)
-        for values in _converted_rows(rows, fields, connection)
+        for values in _converted_rows(rows, converting, connection)
     ]
 
 
