@@ -47,7 +47,7 @@ SERVICES = {
     "statuses": ("chargepoints.statuses", "connector_record_statuses"),
     "meter-values": ("transactions.meter_values", "meter_values_record"),
     "message-log": ("ocpp_messages.services", "ocpp_messages_record"),
-    "transaction-updates": ("transactions.transaction_events", "transaction_updates_record"),
+    "transaction-updates": ("transactions.transaction_updates", "transaction_updates_record"),
 }
 WRITES = tuple(SERVICES)
 # The seqNos of the TransactionEvents, shared by the versions measured.
@@ -140,7 +140,8 @@ def writers(
     from ocpp_messages.models import Direction
     from transactions.meter_values import MeterValuesReport
     from transactions.services import MeterReading, SampledValue
-    from transactions.transaction_events import TransactionEventData, TransactionUpdate
+    from transactions.transaction_events import TransactionEventData
+    from transactions.transaction_updates import TransactionUpdate
 
     meter_values_record = service("meter-values")
     connector_record_statuses = service("statuses")

@@ -54,10 +54,10 @@ def update_each(model: type[Model], objects: Collection[Model], fields: Sequence
         cursor.execute(sql, params)
 
 
-def rows_from_json(columns: Sequence[tuple[str, str]]) -> str:
+def rows_from_json(columns: Sequence[tuple[str, str]], *, parameter: str = "%s") -> str:
     """SQL (PostgreSQL): a query of the rows in one JSON parameter (``%s``,
-    made by ``rows_as_json``), with these (name, type) columns; a key a row
-    lacks is NULL.
+    or a named one such as ``%(rows)s``, made by ``rows_as_json``), with
+    these (name, type) columns; a key a row lacks is NULL.
 
     A batch's rows as one JSON text, not as an array per column (``unnest``):
     psycopg converts each array element in Python, which was the largest
@@ -69,7 +69,7 @@ def rows_from_json(columns: Sequence[tuple[str, str]]) -> str:
     docs/performance.md)."""
     names = ", ".join(f"{name} {kind}" for name, kind in columns)
     return (
-        "SELECT v.* FROM unnest(ARRAY(SELECT json_array_elements(%s::json))) AS row,"
+        f"SELECT v.* FROM unnest(ARRAY(SELECT json_array_elements({parameter}::json))) AS row,"
         f" json_to_record(row) AS v ({names})"
     )
 
@@ -200,7 +200,7 @@ def values_where_any(
 
 
 def _converted_rows(
-    rows: list[Any], converting: list[tuple[int, Any, list[Any]]], connection: Any
+    rows: Sequence[Sequence[Any]], converting: list[tuple[int, Any, list[Any]]], connection: Any
 ) -> list[list[Any]]:
     """Each row's values converted as the ORM converts what it reads (a JSON
     field's text, SQLite's datetimes and decimals), by ``_converters``."""
@@ -233,29 +233,40 @@ def _converters(fields: Sequence[Any], connection: Any) -> list[tuple[int, Any, 
 @functools.lru_cache(maxsize=256)
 def _whole_rows(
     model: type[Model], connection: Any
-) -> tuple[str, list[str], list[tuple[int, Any, list[Any]]]]:
-    """For reading ``model``'s rows whole: its columns (for ``SELECT``), its
-    fields' attnames and their converters. Per connection (a thread's own):
-    the backend's converters are its methods."""
+) -> tuple[list[str], list[str], list[tuple[int, Any, list[Any]]]]:
+    """For reading ``model``'s rows whole: its columns, quoted (for
+    ``SELECT``), its fields' attnames and their converters. Per connection (a
+    thread's own): the backend's converters are its methods."""
     fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
+    columns = [quote(str(field.column)) for field in fields]
     return columns, [field.attname for field in fields], _converters(fields, connection)
 
 
-def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> list[M]:
-    """The rows of ``SELECT <every column> <sql>`` as ``model`` objects, as
+def whole_row_columns(model: type[Model], connection: Any, *, of: str = "") -> str:
+    """SQL: every column of ``model``, in the order ``objects_from_rows``
+    reads them; with ``of``, each qualified by that table or alias."""
+    columns, _, _ = _whole_rows(model, connection)
+    return ", ".join(f"{of}.{column}" if of else column for column in columns)
+
+
+def objects_from_rows(model: type[M], connection: Any, rows: Sequence[Sequence[Any]]) -> list[M]:
+    """Rows of ``whole_row_columns`` as ``model`` objects, as
     ``Model.objects.raw`` makes them, without its setup for each query
     (matching the cursor's columns to fields by name), which was most of the
     csms's CPU for a locked look-up (docs/performance.md)."""
-    columns, names, converting = _whole_rows(model, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} {sql}", params)
-        rows = cursor.fetchall()
+    _, names, converting = _whole_rows(model, connection)
     return [
         model.from_db(connection.alias, names, values)
         for values in _converted_rows(rows, converting, connection)
     ]
+
+
+def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> list[M]:
+    """The rows of ``SELECT <every column> <sql>`` as ``model`` objects."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {whole_row_columns(model, connection)} {sql}", params)
+        return objects_from_rows(model, connection, cursor.fetchall())
 
 
 def _matching(

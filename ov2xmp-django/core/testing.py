@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import datetime
 from typing import Any
@@ -26,21 +27,24 @@ def free_port() -> int:
 
 
 def generic_plan(sql: str) -> str:
-    """PostgreSQL's generic plan of ``sql`` (a statement with ``%s``
-    placeholders), as ``EXPLAIN`` prints it: the plan a prepared statement
-    keeps, made without its parameters' values."""
+    """PostgreSQL's generic plan of ``sql`` (a statement with ``%s`` or
+    ``%(name)s`` placeholders), as ``EXPLAIN`` prints it: the plan a prepared
+    statement keeps, made without its parameters' values."""
     from django.db import connection
 
-    numbered = sql.split("%s")
-    statement = (
-        "".join(f"{part}${index}" for index, part in enumerate(numbered[:-1], start=1))
-        + numbered[-1]
-    )
+    numbers: dict[str, int] = {}
+
+    def numbered(placeholder: re.Match[str]) -> str:
+        # Each %s is a parameter of its own; a name is one wherever it is.
+        name = placeholder.group(1) or f"#{len(numbers)}"
+        return f"${numbers.setdefault(name, len(numbers) + 1)}"
+
+    statement = re.sub(r"%(?:\((\w+)\))?s", numbered, sql)
     with connection.cursor() as cursor:
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         cursor.execute(f"PREPARE planned AS {statement}")
         try:
-            nulls = ", ".join(["NULL"] * (len(numbered) - 1))
+            nulls = ", ".join(["NULL"] * len(numbers))
             cursor.execute(f"EXPLAIN EXECUTE planned({nulls})")
             return "\n".join(row[0] for row in cursor.fetchall())
         finally:

@@ -44,7 +44,7 @@ from chargepoints.statuses import StatusReport, connector_record_statuses
 from commands.services import commands_take_held
 from core.time import utc_now
 from transactions.meter_values import MeterValuesReport, meter_values_record
-from transactions.transaction_events import TransactionUpdate, transaction_updates_record
+from transactions.transaction_updates import TransactionUpdate, transaction_updates_record
 
 logger = logging.getLogger(__name__)
 

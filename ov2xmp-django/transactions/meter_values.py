@@ -194,12 +194,8 @@ def _not_yet_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # One row per sample, all in one JSON parameter (core.db.rows_from_json): the
 # statement's text is the same for every batch, so PostgreSQL plans it once
 # per connection (psycopg prepares a statement used five times).
-_COLUMNS = (
+SAMPLE_COLUMNS = (
     ("ord", "integer"),
-    ("cp", "varchar"),
-    ("tx", "varchar"),
-    ("evse", "integer"),
-    ("conn", "integer"),
     ("ts", "timestamptz"),
     ("measurand", "varchar"),
     ("phase", "varchar"),
@@ -214,7 +210,46 @@ _COLUMNS = (
     ("flow", "varchar"),  # V2X: the session field of an export or power sample
     ("flowv", "numeric"),  # its value in Wh or W
 )
+# A MeterValues sample also names its charger, session, EVSE and connector.
+_COLUMNS = (
+    *SAMPLE_COLUMNS,
+    ("cp", "varchar"),
+    ("tx", "varchar"),
+    ("evse", "integer"),
+    ("conn", "integer"),
+)
 _IDENTITY = "cp, evse, ts, measurand, phase, unit, context, location, format, value"
+
+
+def sample_rows(
+    readings: Sequence[MeterReading], *, start: int, **fields: Any
+) -> list[dict[str, Any]]:
+    """The rows of ``SAMPLE_COLUMNS`` of ``readings``' samples, each with
+    ``fields`` too, numbered (``ord``) from ``start``."""
+    rows: list[dict[str, Any]] = []
+    for reading in readings:
+        for sample in reading.sampled_values:
+            flow, flow_value = _flow(sample) or (None, None)
+            rows.append(
+                {
+                    "ord": start + len(rows),
+                    "ts": reading.timestamp,
+                    "measurand": sample.measurand,
+                    "phase": sample.phase,
+                    "unit": sample.unit,
+                    "context": sample.context,
+                    "location": sample.location,
+                    "format": sample.format,
+                    "value": sample.value,
+                    "signed": sample.signed_meter_value,
+                    "num": _numeric(sample),
+                    "wh": _register_wh(sample),
+                    "flow": flow,
+                    "flowv": flow_value,
+                    **fields,
+                }
+            )
+    return rows
 
 
 def _newer(last: str, reading: str) -> str:
@@ -222,35 +257,29 @@ def _newer(last: str, reading: str) -> str:
     return f"({reading} IS NOT NULL AND ({last} IS NULL OR {last} <= {reading}))"
 
 
-@functools.cache
-def _statement() -> str:
-    # The look-ups are LATERAL, one index probe per key (the sessions by the
-    # unique (charger, OCPP id) index, which holds non-empty ids): a join
-    # would let the planner scan the table, and a prepared statement's
-    # generic plan cannot know how few keys a batch has. Each ends in LIMIT
-    # 1, which keeps PostgreSQL from merging it into a join (so does NOT
-    # EXISTS, into an anti-join): with a plan made while the table was
-    # small, every batch then read the whole table (docs/performance.md).
-    meter_values, sessions = MeterValue._meta.db_table, Transaction._meta.db_table
+def readings_sql(samples: str) -> str:
+    """SQL: the CTEs that store the samples of the relation ``samples``
+    (``SAMPLE_COLUMNS``, with ``sid``: the session's id or NULL, ``cp``,
+    ``evse`` and ``conn``) and tell each session's new last readings
+    (``changes``, for ``READINGS_SET`` where ``READINGS_ADVANCE``). Samples
+    already stored, or twice in the batch, are left out: MeterValues has no
+    other guard against a charger resending a message whose answer it
+    missed. The time stored is the parameter ``%(now)s``.
+
+    The look-up of stored samples is LATERAL, one index probe per sample,
+    and ends in LIMIT 1, which keeps PostgreSQL from merging it into an
+    anti-join: with a plan made while the table was small, every batch then
+    read the whole table (docs/performance.md)."""
+    meter_values = MeterValue._meta.db_table
     return f"""
-WITH v AS ({rows_from_json(_COLUMNS)}),
-sessions AS (
-    SELECT t.id, k.cp, k.tx FROM (SELECT DISTINCT cp, tx FROM v WHERE tx <> '') k
-    CROSS JOIN LATERAL (
-        SELECT id FROM {sessions}
-        WHERE charge_point_id = k.cp AND ocpp_transaction_id = k.tx
-            AND ocpp_transaction_id <> ''
-        LIMIT 1
-    ) t
-),
 fresh AS (
-    SELECT DISTINCT ON ({_IDENTITY}) v.* FROM v
+    SELECT DISTINCT ON ({_IDENTITY}) x.* FROM {samples} x
     LEFT JOIN LATERAL (
         SELECT 1 AS found FROM {meter_values} m
-        WHERE m.charge_point_id = v.cp AND m.timestamp = v.ts AND m.evse_id = v.evse
-            AND m.measurand = v.measurand AND m.phase = v.phase AND m.unit = v.unit
-            AND m.context = v.context AND m.location = v.location AND m.format = v.format
-            AND m.value = v.value
+        WHERE m.charge_point_id = x.cp AND m.timestamp = x.ts AND m.evse_id = x.evse
+            AND m.measurand = x.measurand AND m.phase = x.phase AND m.unit = x.unit
+            AND m.context = x.context AND m.location = x.location AND m.format = x.format
+            AND m.value = x.value
         LIMIT 1
     ) stored_before ON true
     WHERE stored_before.found IS NULL
@@ -260,22 +289,20 @@ stored AS (
     INSERT INTO {meter_values} (charge_point_id, transaction_id, evse_id, connector_id,
         timestamp, measurand, phase, unit, context, location, format, value,
         signed_meter_value, numeric_value, received_at)
-    SELECT f.cp, s.id, f.evse, f.conn, f.ts, f.measurand, f.phase, f.unit, f.context,
-        f.location, f.format, f.value, f.signed, f.num, %s
-    FROM fresh f LEFT JOIN sessions s ON s.cp = f.cp AND s.tx = f.tx
-    ORDER BY f.ord
+    SELECT cp, sid, evse, conn, ts, measurand, phase, unit, context,
+        location, format, value, signed, num, %(now)s
+    FROM fresh
+    ORDER BY ord
     RETURNING 1
 ),
 latest AS (
-    SELECT DISTINCT ON (s.id) s.id, v.wh, v.ts
-    FROM v JOIN sessions s ON s.cp = v.cp AND s.tx = v.tx
-    WHERE v.wh IS NOT NULL
-    ORDER BY s.id, v.ts DESC, v.ord DESC
+    SELECT DISTINCT ON (sid) sid AS id, wh, ts FROM {samples}
+    WHERE sid IS NOT NULL AND wh IS NOT NULL
+    ORDER BY sid, ts DESC, ord DESC
 ),
 flows AS (
-    SELECT s.id, v.flow, v.flowv, v.ts, v.ord
-    FROM v JOIN sessions s ON s.cp = v.cp AND s.tx = v.tx
-    WHERE v.flow IS NOT NULL
+    SELECT sid AS id, flow, flowv, ts, ord FROM {samples}
+    WHERE sid IS NOT NULL AND flow IS NOT NULL
 ),
 newest_flows AS (
     SELECT DISTINCT ON (id, flow) id, flow, flowv, ts FROM flows
@@ -296,24 +323,53 @@ flow_changes AS (
 changes AS (
     SELECT coalesce(latest.id, fc.fid) AS cid, latest.wh, latest.ts, fc.*
     FROM latest FULL JOIN flow_changes fc ON fc.fid = latest.id
+)"""
+
+
+# The session ``t``'s last readings moved forward by its ``changes`` row
+# ``c`` (NULL: none), never back, as ``_advance_last_readings`` moves them.
+READINGS_SET = f"""
+    meter_last_wh = CASE WHEN {_newer("t.meter_last_at", "c.ts")}
+        THEN c.wh ELSE t.meter_last_wh END,
+    meter_last_at = CASE WHEN {_newer("t.meter_last_at", "c.ts")}
+        THEN c.ts ELSE t.meter_last_at END,
+    export_start_wh = LEAST(t.export_start_wh, c.export_lowest),
+    export_last_wh = CASE WHEN {_newer("t.flow_last_at", "c.export_at")}
+        THEN c.export_last ELSE t.export_last_wh END,
+    power_import_w = CASE WHEN {_newer("t.flow_last_at", "c.power_import_at")}
+        THEN c.power_import ELSE t.power_import_w END,
+    power_export_w = CASE WHEN {_newer("t.flow_last_at", "c.power_export_at")}
+        THEN c.power_export ELSE t.power_export_w END,
+    flow_last_at = GREATEST(t.flow_last_at, c.export_at, c.power_import_at, c.power_export_at)"""
+READINGS_ADVANCE = f"({_newer('t.meter_last_at', 'c.ts')} OR c.fid IS NOT NULL)"
+
+
+@functools.cache
+def _statement() -> str:
+    # The sessions are looked up LATERAL, one probe of the unique (charger,
+    # OCPP id) index, which holds non-empty ids, per key: a join would let
+    # the planner scan the table, and a prepared statement's generic plan
+    # cannot know how few keys a batch has.
+    sessions = Transaction._meta.db_table
+    return f"""
+WITH v AS ({rows_from_json(_COLUMNS, parameter="%(rows)s")}),
+sessions AS (
+    SELECT t.id, k.cp, k.tx FROM (SELECT DISTINCT cp, tx FROM v WHERE tx <> '') k
+    CROSS JOIN LATERAL (
+        SELECT id FROM {sessions}
+        WHERE charge_point_id = k.cp AND ocpp_transaction_id = k.tx
+            AND ocpp_transaction_id <> ''
+        LIMIT 1
+    ) t
 ),
+samples AS NOT MATERIALIZED (
+    SELECT v.*, s.id AS sid FROM v LEFT JOIN sessions s ON s.cp = v.cp AND s.tx = v.tx
+),
+{readings_sql("samples")},
 advanced AS (
-    UPDATE {sessions} t SET
-        meter_last_wh = CASE WHEN {_newer("t.meter_last_at", "c.ts")}
-            THEN c.wh ELSE t.meter_last_wh END,
-        meter_last_at = CASE WHEN {_newer("t.meter_last_at", "c.ts")}
-            THEN c.ts ELSE t.meter_last_at END,
-        export_start_wh = LEAST(t.export_start_wh, c.export_lowest),
-        export_last_wh = CASE WHEN {_newer("t.flow_last_at", "c.export_at")}
-            THEN c.export_last ELSE t.export_last_wh END,
-        power_import_w = CASE WHEN {_newer("t.flow_last_at", "c.power_import_at")}
-            THEN c.power_import ELSE t.power_import_w END,
-        power_export_w = CASE WHEN {_newer("t.flow_last_at", "c.power_export_at")}
-            THEN c.power_export ELSE t.power_export_w END,
-        flow_last_at = GREATEST(t.flow_last_at, c.export_at, c.power_import_at, c.power_export_at),
-        updated_at = %s
+    UPDATE {sessions} t SET {READINGS_SET}, updated_at = %(now)s
     FROM changes c
-    WHERE t.id = c.cid AND ({_newer("t.meter_last_at", "c.ts")} OR c.fid IS NOT NULL)
+    WHERE t.id = c.cid AND {READINGS_ADVANCE}
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM advanced),
@@ -331,36 +387,18 @@ def _record_in_one_statement(
     and the condition read again on its newest version)."""
     rows: list[dict[str, Any]] = []
     for report in reports:
-        for reading in report.readings:
-            for sample in reading.sampled_values:
-                flow, flow_value = _flow(sample) or (None, None)
-                rows.append(
-                    {
-                        "ord": len(rows),
-                        "cp": report.charge_point_id,
-                        "tx": report.ocpp_transaction_id,
-                        "evse": report.evse_id,
-                        "conn": report.connector_id,
-                        "ts": reading.timestamp,
-                        "measurand": sample.measurand,
-                        "phase": sample.phase,
-                        "unit": sample.unit,
-                        "context": sample.context,
-                        "location": sample.location,
-                        "format": sample.format,
-                        "value": sample.value,
-                        "signed": sample.signed_meter_value,
-                        "num": _numeric(sample),
-                        "wh": _register_wh(sample),
-                        "flow": flow,
-                        "flowv": flow_value,
-                    }
-                )
+        rows += sample_rows(
+            report.readings,
+            start=len(rows),
+            cp=report.charge_point_id,
+            tx=report.ocpp_transaction_id,
+            evse=report.evse_id,
+            conn=report.connector_id,
+        )
     if not rows:
         return 0, 0, {}
-    now = utc_now()
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [rows_as_json(rows), now, now])
+        cursor.execute(_statement(), {"rows": rows_as_json(rows), "now": utc_now()})
         stored, _, found = cursor.fetchone()
     sessions = {(charger, ocpp_id): pk for charger, ocpp_id, pk in found}
     return len(rows), stored, sessions

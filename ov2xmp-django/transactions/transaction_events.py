@@ -1,51 +1,23 @@
-"""OCPP 2.0.1 TransactionEvents: each one applied alone
-(``transaction_event_record``), or the plain Updated ones of many chargers
-together (``transaction_updates_record``; the csms batches them, as it does
-MeterValues; ADR 0012).
-
-A 2.0.1 charger sends its session's meter values in Updated events, so these
-are its most frequent message. Applied one at a time, each took a thread hop,
-a transaction and six statements built by the ORM: a fleet of 2.0.1 chargers
-got a fifth of the answers a 1.6 fleet got (docs/performance.md). A batch is
-one transaction with a fixed number of statements.
-
-Only the plain case is batched: an Updated event of a running session that
-brings readings and state the session already knows how to take (no token, no
-reservation, no remote start, no operation mode, no facts the session lacks,
-no pause or resume). Anything else, and a session not found, goes through
-``transaction_event_record`` in the same transaction.
+"""OCPP 2.0.1 TransactionEvents, each applied alone
+(``transaction_event_record``): any type, any state of its session, in or
+out of order, once per seqNo. The plain Updated ones of many chargers are
+applied together by ``transactions.transaction_updates``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, router
 from django.db import transaction as db_transaction
 
 from commands.services import command_link_transaction
-from core.db import (
-    first_key,
-    first_row,
-    insert_rows,
-    rows_as_json,
-    rows_from_json,
-    update_each,
-    values_where_any,
-)
-from core.time import utc_now
+from core.db import first_key, first_row, insert_rows
 from idtokens.selectors import Authorization, idtoken_authorize
 from reservations.services import reservation_record_use
-from transactions.meter_values import (
-    MeterValuesReport,
-    _transactions_for_update,
-    meter_values_store,
-)
 from transactions.models import PAUSED, Transaction, TransactionEvent, TransactionStatus
 from transactions.services import (
     MeterReading,
@@ -54,7 +26,6 @@ from transactions.services import (
     _on_sessions_changed,
     _publish_transaction,
     _record_readings,
-    _take_last_readings,
     transaction_start,
 )
 from updates.events import meter_values_event
@@ -147,12 +118,7 @@ def transaction_event_record(
     if created:
         insert_rows(TransactionEvent, [event_row(session, event)])
     if not created:
-        logger.info(
-            "%s: TransactionEvent %s #%s already applied",
-            charge_point_id,
-            event.ocpp_transaction_id,
-            event.seq_no,
-        )
+        _log_already_applied(charge_point_id, event)
         return TransactionEventRecorded(
             transaction=session, authorization=authorization, duplicate=True
         )
@@ -268,199 +234,10 @@ def _apply_event(
     session.save()
 
 
-@dataclass(frozen=True)
-class TransactionUpdate:
-    """One TransactionEvent the csms found plain enough to batch
-    (``batchable``); the batch checks the session's side."""
-
-    charge_point_id: str
-    event: TransactionEventData
-
-
-def batchable(event: TransactionEventData) -> bool:
-    """What the message alone says: an Updated event that carries no token,
-    reservation, remote start or operation mode (whose effects are the
-    single-event path's: authorization, linking, load management)."""
-    return (
-        event.event_type == "Updated"
-        and not event.id_token_value
-        and event.id_token_type is None
-        and event.reservation_id is None
-        and event.remote_start_id is None
-        and not event.operation_mode
+def _log_already_applied(charge_point_id: str, event: TransactionEventData) -> None:
+    logger.info(
+        "%s: TransactionEvent %s #%s already applied",
+        charge_point_id,
+        event.ocpp_transaction_id,
+        event.seq_no,
     )
-
-
-def _plain_for(session: Transaction, event: TransactionEventData) -> bool:
-    """What the session says: it runs, knows its EVSE and connector, started
-    no later than the event, and neither pauses nor resumes with it."""
-    return (
-        session.status == TransactionStatus.ACTIVE
-        and (not event.evse_id or bool(session.evse_id))
-        and (event.connector_id is None or session.connector_id is not None)
-        and session.started_at <= event.timestamp
-        and not (
-            event.charging_state
-            and PAUSED in (session.charging_state, event.charging_state)
-            and session.charging_state != event.charging_state
-        )
-    )
-
-
-@db_transaction.atomic
-def transaction_updates_record(*, updates: Sequence[TransactionUpdate]) -> None:
-    """Apply TransactionEvent(Updated)s of many chargers in one transaction:
-    each seqNo once, its readings stored and the session's last readings
-    moved forward, its seqNo and charging state if it is the newest. Events
-    that are not plain are applied one by one, as ``transaction_event_record``
-    does."""
-    if not updates:
-        return
-    sessions = _transactions_for_update(
-        {(update.charge_point_id, update.event.ocpp_transaction_id) for update in updates}
-    )
-    plain: list[tuple[Transaction, TransactionEventData]] = []
-    in_plain: set[int] = set()
-    one_by_one: list[TransactionUpdate] = []
-    for update in updates:
-        event = update.event
-        session = sessions.get((update.charge_point_id, event.ocpp_transaction_id))
-        # A session twice in a batch (a charger resending): the later alone.
-        if session is None or not _plain_for(session, event) or session.pk in in_plain:
-            one_by_one.append(update)
-        else:
-            plain.append((session, event))
-            in_plain.add(session.pk)
-    applied = _record_events(plain)
-    _record_event_readings(applied)
-    for session, event in applied:
-        _publish_event_applied(session, event, started_now=False, was_ended=False)
-    for update in one_by_one:
-        transaction_event_record(charge_point_id=update.charge_point_id, event=update.event)
-
-
-# The events of a batch, all in one JSON parameter (core.db.rows_from_json):
-# each an ``event_row``, and whether it is its session's newest.
-_EVENT_COLUMNS = (
-    ("transaction_id", "bigint"),
-    ("seq_no", "integer"),
-    ("event_type", "varchar"),
-    ("trigger_reason", "varchar"),
-    ("timestamp", "timestamptz"),
-    ("offline", "boolean"),
-    ("charging_state", "varchar"),
-    ("stopped_reason", "varchar"),
-    ("id_token_value", "varchar"),
-    ("newest", "boolean"),
-)
-
-
-@functools.cache
-def _events_statement() -> str:
-    # An event already stored (its session and seqNo: the unique constraint)
-    # is left out and its session left alone; the insert tells which went in.
-    events, sessions = TransactionEvent._meta.db_table, Transaction._meta.db_table
-    return f"""
-WITH v AS ({rows_from_json(_EVENT_COLUMNS)}),
-applied AS (
-    INSERT INTO {events} (transaction_id, seq_no, event_type, trigger_reason, timestamp,
-        offline, charging_state, stopped_reason, id_token_value, received_at)
-    SELECT transaction_id, seq_no, event_type, trigger_reason, timestamp, offline,
-        charging_state, stopped_reason, id_token_value, %s
-    FROM v
-    ON CONFLICT (transaction_id, seq_no) DO NOTHING
-    RETURNING transaction_id
-),
-advanced AS (
-    UPDATE {sessions} t SET last_seq_no = v.seq_no,
-        charging_state = CASE WHEN v.charging_state <> '' THEN v.charging_state
-            ELSE t.charging_state END,
-        updated_at = %s
-    FROM v JOIN applied a ON a.transaction_id = v.transaction_id
-    WHERE t.id = v.transaction_id AND v.newest
-    RETURNING 1
-)
-SELECT coalesce(json_agg(transaction_id), '[]') FROM applied
-"""
-
-
-def _record_events(
-    plain: list[tuple[Transaction, TransactionEventData]],
-) -> list[tuple[Transaction, TransactionEventData]]:
-    """Store the events (one per session) that are not stored already, and
-    set each session's seqNo and charging state from its event if that is the
-    newest; returns those stored. On PostgreSQL in one statement."""
-    if not plain:
-        return []
-    newest = [
-        session.last_seq_no is None or event.seq_no > session.last_seq_no
-        for session, event in plain
-    ]
-    now = utc_now()
-    connection = connections[router.db_for_write(TransactionEvent)]
-    if connection.vendor == "postgresql":
-        rows = [
-            {**event_row(session, event), "newest": is_newest}
-            for (session, event), is_newest in zip(plain, newest, strict=True)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(_events_statement(), [rows_as_json(rows), now, now])
-            stored = set(cursor.fetchone()[0])
-    else:
-        already = set(
-            values_where_any(
-                TransactionEvent,
-                ["transaction_id", "seq_no"],
-                where={
-                    "transaction_id": [session.pk for session, _ in plain],
-                    "seq_no": {event.seq_no for _, event in plain},
-                },
-            )
-        )
-        fresh = [(s, e) for s, e in plain if (s.pk, e.seq_no) not in already]
-        insert_rows(TransactionEvent, [event_row(session, event) for session, event in fresh])
-        stored = {session.pk for session, _ in fresh}
-    applied = []
-    advanced = []
-    for (session, event), is_newest in zip(plain, newest, strict=True):
-        if session.pk not in stored:
-            logger.info(
-                "%s: TransactionEvent %s #%s already applied",
-                session.charge_point_id,
-                event.ocpp_transaction_id,
-                event.seq_no,
-            )
-            continue
-        applied.append((session, event))
-        if is_newest:
-            session.last_seq_no = event.seq_no
-            if event.charging_state:
-                session.charging_state = event.charging_state
-            session.updated_at = now
-            advanced.append(session)
-    if connection.vendor != "postgresql":
-        update_each(Transaction, advanced, ["last_seq_no", "charging_state", "updated_at"])
-    return applied
-
-
-def _record_event_readings(applied: list[tuple[Transaction, TransactionEventData]]) -> None:
-    """Store the events' readings as MeterValues are stored (one statement
-    on PostgreSQL), which moves the sessions' last readings forward in the
-    database; the session objects take the same readings, so that the
-    events published tell them."""
-    with_readings = [(session, event.readings) for session, event in applied if event.readings]
-    if not with_readings:
-        return
-    meter_values_store(
-        reports=[
-            MeterValuesReport(
-                charge_point_id=session.charge_point_id,
-                evse_id=session.evse_id,
-                connector_id=session.connector_id,
-                readings=readings,
-                ocpp_transaction_id=session.ocpp_transaction_id,
-            )
-            for session, readings in with_readings
-        ]
-    )
-    _take_last_readings(with_readings)

@@ -50,12 +50,8 @@ from smartcharging.services import (
     reported_charging_profiles_record,
 )
 from transactions.meter_values import MeterValuesReport
-from transactions.transaction_events import (
-    TransactionEventData,
-    TransactionUpdate,
-    batchable,
-    transaction_event_record,
-)
+from transactions.transaction_events import TransactionEventData, transaction_event_record
+from transactions.transaction_updates import TransactionUpdate, batchable
 
 # A charger outside every load group gets no schedule from the platform:
 # Rejected, which the spec defines as "no schedule will come"; the EV then

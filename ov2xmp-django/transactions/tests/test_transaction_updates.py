@@ -3,22 +3,26 @@ as applying each alone, in a fixed number of statements."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.db import transaction as db_transaction
 from django.test.utils import CaptureQueriesContext
 
 from chargepoints.tests.factories import T0, ChargePointFactory
+from core.testing import generic_plan
 from transactions.models import MeterValue, Transaction, TransactionEvent
 from transactions.services import MeterReading, SampledValue
 from transactions.tests.factories import TransactionFactory
-from transactions.transaction_events import (
-    TransactionEventData,
+from transactions.transaction_events import TransactionEventData, transaction_event_record
+from transactions.transaction_updates import (
     TransactionUpdate,
+    _updates_statement,
     batchable,
-    transaction_event_record,
     transaction_updates_record,
 )
 
@@ -83,8 +87,9 @@ def sessions(prefix: str, count: int) -> list[Transaction]:
 
 def script(s: list[Transaction]) -> list[list[TransactionUpdate]]:
     """Batches of updates: plain ones, a repeat, an older seqNo, a pause (not
-    plain: load management hears of it), facts the session has already, and
-    one for a session the platform never saw."""
+    plain: load management hears of it), facts the session has already, one
+    for a session the platform never saw, and a session twice in a batch
+    (after a plain event and after a resume, which is not)."""
     unknown = TransactionFactory.build(
         charge_point=s[0].charge_point, ocpp_transaction_id="tx-unknown"
     )
@@ -99,6 +104,12 @@ def script(s: list[Transaction]) -> list[list[TransactionUpdate]]:
             updated(s[0], 2, 2, "250", charging_state="EVConnected"),  # older than #3
             updated(s[1], 2, 5, "400", evse_id=1, connector_id=1),
             TransactionUpdate(unknown.charge_point_id, updated(unknown, 0, 4, "9").event),
+        ],
+        [
+            updated(s[0], 4, 6, "500"),
+            updated(s[2], 3, 6, "60", charging_state="Charging"),  # a resume
+            updated(s[0], 5, 7, "600", charging_state="SuspendedEVSE"),
+            updated(s[2], 4, 7, "70"),
         ],
     ]
 
@@ -176,15 +187,22 @@ def test_a_batch_ends_as_each_event_applied_alone(
                 transaction_event_record(charge_point_id=update.charge_point_id, event=update.event)
 
     assert outcome(batched) == outcome(alone)
-    # The pause, and the unknown session's start, reached load management.
-    assert sorted(changed) == ["A-0", "A-2", "B-0", "B-2"]
+    # The pause and the resume, and the unknown session's start, reached
+    # load management.
+    assert sorted(changed) == ["A-0", "A-2", "A-2", "B-0", "B-2", "B-2"]
     # What the live feed hears too, the sessions' new last readings included.
     assert collected["B"].told("B-") == collected["A"].told("A-")
     assert any(event.type == "transaction.updated" for event in collected["B"].events)
     first = Transaction.objects.get(pk=batched[0].pk)
     # The newest seqNo sets the state; every new event's readings count.
-    assert (first.last_seq_no, first.charging_state) == (3, "Charging")
-    assert first.meter_last_wh == Decimal(300)
+    assert (first.last_seq_no, first.charging_state) == (5, "SuspendedEVSE")
+    assert first.meter_last_wh == Decimal(600)
+    third = Transaction.objects.get(pk=batched[2].pk)
+    assert (third.last_seq_no, third.charging_state, third.meter_last_wh) == (
+        4,
+        "Charging",
+        Decimal(70),
+    )
     assert TransactionEvent.objects.filter(transaction=batched[1]).count() == 2
     assert Transaction.objects.filter(
         charge_point_id="B-0", ocpp_transaction_id="tx-unknown"
@@ -217,3 +235,63 @@ def test_statements_do_not_grow_with_the_batch() -> None:
 def test_what_the_message_alone_makes_batchable(fields, expected) -> None:
     session = TransactionFactory.build(ocpp_transaction_id="x")
     assert batchable(updated(session, 1, 1, **fields).event) is expected
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+def test_the_statement_s_generic_plan_probes_indexes_and_reads_no_table_whole() -> None:
+    # Planned while the tables are empty, as a prepared statement's plan is kept.
+    plan = generic_plan(_updates_statement(connections["default"]))
+    for table in ("transaction", "transactionevent", "metervalue"):
+        assert f"Seq Scan on transactions_{table}" not in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_decides_on_the_session_as_a_writer_before_it_left_it(monkeypatch) -> None:
+    """A session another writer holds locked: the batch waits, and finds
+    the event a resume, which load management must hear of, not the plain
+    event it was when the batch began."""
+    from smartcharging import tasks
+
+    changed: list[str] = []
+    monkeypatch.setattr(tasks, "sessions_changed", changed.append)
+    session = sessions("W", 1)[0]
+    Transaction.objects.filter(pk=session.pk).update(charging_state="Charging", last_seq_no=1)
+    holding = threading.Event()
+
+    def pause() -> None:
+        try:
+            with db_transaction.atomic():
+                Transaction.objects.select_for_update().filter(pk=session.pk).update(
+                    charging_state="SuspendedEV", last_seq_no=2
+                )
+                holding.set()
+                waited_for(lambda: lock_waiters() > 0)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=pause)
+    writer.start()
+    assert holding.wait(5)
+    transaction_updates_record(updates=[updated(session, 3, 3, "100", charging_state="Charging")])
+    writer.join()
+    assert changed == ["W-0"]
+    session.refresh_from_db()
+    assert (session.last_seq_no, session.charging_state, session.meter_last_wh) == (
+        3,
+        "Charging",
+        Decimal(100),
+    )
+
+
+def lock_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        return cursor.fetchone()[0]
+
+
+def waited_for(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.01)
