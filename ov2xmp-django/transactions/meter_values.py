@@ -320,7 +320,7 @@ flow_changes AS (
          WHERE f.id = n.id AND f.flow = 'export_last_wh') AS export_lowest
     FROM newest_flows n GROUP BY id
 ),
-changes AS (
+changes AS MATERIALIZED (
     SELECT coalesce(latest.id, fc.fid) AS cid, latest.wh, latest.ts, fc.*
     FROM latest FULL JOIN flow_changes fc ON fc.fid = latest.id
 )"""

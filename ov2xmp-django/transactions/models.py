@@ -167,7 +167,12 @@ class TransactionEvent(models.Model):
     """Every OCPP 2.0.1 TransactionEvent of a session, once per seqNo: a resent
     event (after a reconnect) is recognised and not applied twice."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the unique constraint's (transaction, seq_no), whose first
+    # column serves look-ups by session: a second index would be written on
+    # every event and read by none.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     seq_no = models.PositiveIntegerField()
     event_type = models.CharField(max_length=16)
     trigger_reason = models.CharField(max_length=32)
@@ -194,11 +199,20 @@ class MeterValue(models.Model):
     """One sampled value of a meter reading (OCPP SampledValue), with the
     defaults the spec gives filled in, so that queries need not know them."""
 
+    # Indexed by Meta.indexes, (charger or session, timestamp), not each
+    # alone: the single-column indexes were written on every sample, and a
+    # prepared statement's plan could probe the charger's (every sample it
+    # ever sent) rather than the (charger, timestamp) one.
     charge_point = models.ForeignKey(
-        ChargePoint, on_delete=models.CASCADE, related_name="meter_values"
+        ChargePoint, on_delete=models.CASCADE, related_name="meter_values", db_index=False
     )
     transaction = models.ForeignKey(
-        Transaction, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+        Transaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="meter_values",
+        db_index=False,
     )
     evse_id = models.PositiveIntegerField()
     connector_id = models.PositiveIntegerField(null=True, blank=True)

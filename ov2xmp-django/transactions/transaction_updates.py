@@ -244,7 +244,7 @@ def _updates_statement(connection: Any) -> str:
     columns = functools.partial(whole_row_columns, Transaction, connection)
     return f"""
 WITH e AS ({rows_from_json(_UPDATE_COLUMNS, parameter="%(events)s")}),
-v AS ({rows_from_json(_UPDATE_SAMPLE_COLUMNS, parameter="%(samples)s")}),
+v AS MATERIALIZED ({rows_from_json(_UPDATE_SAMPLE_COLUMNS, parameter="%(samples)s")}),
 locked AS (
     SELECT k.cp, k.tx, s.* FROM (SELECT DISTINCT cp, tx FROM e ORDER BY cp, tx) k
     CROSS JOIN LATERAL (
@@ -277,10 +277,13 @@ applied AS (
     ON CONFLICT (transaction_id, seq_no) DO NOTHING
     RETURNING transaction_id AS sid
 ),
+taken AS MATERIALIZED (
+    SELECT p.ord, p.sid, p.seq_no, p.charging_state,
+        l.cp, l.evse_id AS evse, l.connector_id AS conn
+    FROM plain p JOIN applied a ON a.sid = p.sid JOIN locked l ON l.id = p.sid
+),
 samples AS NOT MATERIALIZED (
-    SELECT v.*, a.sid, l.cp, l.evse_id AS evse, l.connector_id AS conn
-    FROM v JOIN plain p ON p.ord = v.event JOIN applied a ON a.sid = p.sid
-    JOIN locked l ON l.id = a.sid
+    SELECT v.*, k.sid, k.cp, k.evse, k.conn FROM v JOIN taken k ON k.ord = v.event
 ),
 {readings_sql("samples")},
 advanced AS (
@@ -289,7 +292,7 @@ advanced AS (
         charging_state = CASE WHEN {_NEWEST} AND p.charging_state <> ''
             THEN p.charging_state ELSE t.charging_state END,{READINGS_SET},
         updated_at = %(now)s
-    FROM plain p JOIN applied a ON a.sid = p.sid LEFT JOIN changes c ON c.cid = p.sid
+    FROM taken p LEFT JOIN changes c ON c.cid = p.sid
     WHERE t.id = p.sid AND ({_NEWEST} OR {READINGS_ADVANCE})
     RETURNING {columns(of="t")}
 ),
@@ -299,9 +302,8 @@ current AS (
     SELECT {columns(of="l")} FROM locked l
     WHERE NOT EXISTS (SELECT 1 FROM advanced u WHERE u.id = l.id)
 )
-SELECT p.ord, a.sid IS NOT NULL, {columns(of="c")}
-FROM plain p LEFT JOIN applied a ON a.sid = p.sid
-    LEFT JOIN current c ON c.id = p.sid AND a.sid IS NOT NULL
+SELECT p.ord, k.sid IS NOT NULL, {columns(of="c")}
+FROM plain p LEFT JOIN taken k ON k.sid = p.sid LEFT JOIN current c ON c.id = k.sid
 ORDER BY p.ord
 """
 

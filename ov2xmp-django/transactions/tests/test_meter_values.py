@@ -161,6 +161,16 @@ def test_the_statement_s_generic_plan_probes_indexes_and_reads_no_table_whole():
     plan = generic_plan(_statement())
     assert "Seq Scan on transactions_metervalue" not in plan, plan
     assert "Seq Scan on transactions_transaction" not in plan, plan
+    assert_stored_samples_probed_by_charger_and_time(plan)
+
+
+def assert_stored_samples_probed_by_charger_and_time(plan: str) -> None:
+    """The look-up of a sample stored before probes (charger, timestamp),
+    not every sample the charger ever sent."""
+    probe = plan[plan.index("on transactions_metervalue m") :]
+    condition = probe.split("Index Cond:")[1].split("\n")[0]
+    assert "charge_point_id" in condition, plan
+    assert '"timestamp" =' in condition, plan
 
 
 def flows(session: Transaction, at, **samples: tuple[str, str]) -> MeterValuesReport:

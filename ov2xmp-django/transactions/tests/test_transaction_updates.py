@@ -18,6 +18,7 @@ from core.testing import generic_plan
 from transactions.models import MeterValue, Transaction, TransactionEvent
 from transactions.services import MeterReading, SampledValue
 from transactions.tests.factories import TransactionFactory
+from transactions.tests.test_meter_values import assert_stored_samples_probed_by_charger_and_time
 from transactions.transaction_events import TransactionEventData, transaction_event_record
 from transactions.transaction_updates import (
     TransactionUpdate,
@@ -243,6 +244,7 @@ def test_the_statement_s_generic_plan_probes_indexes_and_reads_no_table_whole() 
     plan = generic_plan(_updates_statement(connections["default"]))
     for table in ("transaction", "transactionevent", "metervalue"):
         assert f"Seq Scan on transactions_{table}" not in plan, plan
+    assert_stored_samples_probed_by_charger_and_time(plan)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it in one")
