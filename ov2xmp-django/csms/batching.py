@@ -53,6 +53,13 @@ Result = TypeVar("Result")
 
 # An upper bound, so that one batch's statements stay of a sensible size.
 MAX_BATCH = 500
+# A writer keeps its database connection from one batch to the next while
+# batches keep coming: handing it back to the pool and taking it again cost
+# a fifth of a small batch's CPU (docs/performance.md). It hands it back
+# when no batch came for this long, and at least this often (the pool then
+# replaces a connection past its age).
+IDLE_RELEASE_SECONDS = 0.25
+HOLD_AT_MOST_SECONDS = 60.0
 
 Waiter = tuple[Item, asyncio.Future[Result]]
 # A waiter with its item's result, or the exception writing it raised.
@@ -143,6 +150,8 @@ class _Writer(Generic[Item, Result]):
         self._batcher = batcher
         self._loop = loop
         self._stopping = threading.Event()
+        # When this thread last took a database connection, if it holds one.
+        self._held_since: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"batch-{batcher.name}", daemon=True)
         self._thread.start()
 
@@ -151,7 +160,11 @@ class _Writer(Generic[Item, Result]):
         self.queue.put(None)
 
     def _next_batch(self) -> list[Waiter[Item, Result]]:
-        first = self.queue.get()
+        try:
+            first = self.queue.get(timeout=IDLE_RELEASE_SECONDS)
+        except queue.Empty:
+            self._release_connection()
+            first = self.queue.get()
         if first is None:
             return []
         if self._batcher.gather_seconds:
@@ -169,16 +182,29 @@ class _Writer(Generic[Item, Result]):
         return batch
 
     def _write(self, batch: list[Waiter[Item, Result]]) -> list[Outcome[Item, Result]]:
+        if self._held_since is None:
+            self._held_since = time.monotonic()
         try:
-            # As Django does around a request: a connection that broke or
-            # outlived its age is replaced (with a pool: given back).
-            close_old_connections()
-            try:
-                return self._batcher.write_batch(batch)
-            finally:
-                close_old_connections()
+            outcomes = self._batcher.write_batch(batch)
         except Exception as error:  # the connection itself: the thread goes on
-            return [(entry, error) for entry in batch]
+            outcomes = [(entry, error) for entry in batch]
+        if (
+            # A connection that broke is replaced.
+            any(isinstance(outcome, Exception) for _, outcome in outcomes)
+            or time.monotonic() - self._held_since > HOLD_AT_MOST_SECONDS
+            or others_wait_for_connections()
+        ):
+            self._release_connection()
+        return outcomes
+
+    def _release_connection(self) -> None:
+        """As Django does after a request: the thread's connections that
+        broke or outlived their age are closed (with a pool: given back)."""
+        self._held_since = None
+        try:
+            close_old_connections()
+        except Exception:  # closing a broken connection: the thread goes on
+            logger.exception("%s: closing the database connection failed", self._batcher.name)
 
     def _run(self) -> None:
         try:
@@ -191,6 +217,16 @@ class _Writer(Generic[Item, Result]):
                     return
         finally:
             connections.close_all()
+
+
+def others_wait_for_connections() -> bool:
+    """Whether another thread waits for a connection from a pool this thread
+    holds one of (its connections are pooled: PostgreSQL)."""
+    for connection in connections.all(initialized_only=True):
+        pool = getattr(connection, "pool", None)
+        if pool is not None and pool.get_stats().get("requests_waiting", 0):
+            return True
+    return False
 
 
 def _none_each(write: Callable[[list[Item]], object]) -> Callable[[list[Item]], list[None]]:

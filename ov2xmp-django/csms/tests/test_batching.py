@@ -3,13 +3,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection as db_connection
+from django.db.backends.signals import connection_created
 
 from chargepoints.models import ChargePoint
 from chargepoints.tests.factories import ChargePointFactory
-from csms.batching import Batcher, FrequentWrites
+from csms import batching
+from csms.batching import Batcher, FrequentWrites, others_wait_for_connections
 
 
 class BlockingWrite:
@@ -165,3 +169,89 @@ async def test_batched_writes_do_not_wait_behind_the_loops_shared_threads():
         release.set()
         await asyncio.gather(*busy)
         await writes.close()
+
+
+class ConnectionsTaken:
+    """Counts the database connections the writer thread takes (Django's
+    ``connection_created``: each new connection, each one from the pool)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> ConnectionsTaken:
+        connection_created.connect(self.taken)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        connection_created.disconnect(self.taken)
+
+    def taken(self, sender: object, **kwargs: object) -> None:
+        if threading.current_thread().name.startswith("batch-"):
+            self.count += 1
+
+
+def querying(items: list[str]) -> list[str]:
+    """A write that uses the database, failing on an item "bad"."""
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    if "bad" in items:
+        raise ValueError("bad item")
+    return items
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_writer_keeps_its_connection_while_batches_keep_coming():
+    batcher: Batcher[str, str] = Batcher(querying, name="test")
+    with ConnectionsTaken() as taken:
+        for item in "abc":
+            assert await batcher.submit(item) == item
+    assert taken.count == 1
+    await batcher.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_writer_gives_its_connection_back_when_idle_or_failing(monkeypatch):
+    monkeypatch.setattr(batching, "IDLE_RELEASE_SECONDS", 0.05)
+    batcher: Batcher[str, str] = Batcher(querying, name="test")
+    with ConnectionsTaken() as taken:
+        await batcher.submit("a")
+        await asyncio.sleep(0.3)  # idle: given back
+        await batcher.submit("b")
+        assert taken.count == 2
+        with pytest.raises(ValueError, match="bad item"):
+            await batcher.submit("bad")  # failed: given back, in case it broke
+        await batcher.submit("c")
+        assert taken.count == 3
+    await batcher.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_writer_gives_its_connection_back_when_it_holds_too_long(monkeypatch):
+    monkeypatch.setattr(batching, "HOLD_AT_MOST_SECONDS", 0.0)
+    batcher: Batcher[str, str] = Batcher(querying, name="test")
+    with ConnectionsTaken() as taken:
+        for item in "abc":
+            await batcher.submit(item)
+    assert taken.count == 3
+    await batcher.close()
+
+
+@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="PostgreSQL's pool")
+@pytest.mark.django_db(transaction=True)
+def test_a_thread_waiting_for_the_pool_is_seen():
+    pool = db_connection.pool
+    assert not others_wait_for_connections()
+    held = [pool.getconn() for _ in range(pool.max_size - pool.get_stats()["pool_size"])]
+    held += [pool.getconn() for _ in range(pool.get_stats()["pool_available"])]
+    waiting = threading.Thread(target=lambda: pool.putconn(pool.getconn(timeout=10)))
+    waiting.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not others_wait_for_connections():
+            assert time.monotonic() < deadline, "nobody seen waiting"
+            time.sleep(0.01)
+    finally:
+        for connection in held:
+            pool.putconn(connection)
+        waiting.join()
+    assert not others_wait_for_connections()
