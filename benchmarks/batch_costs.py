@@ -111,18 +111,30 @@ def this_service(write: str) -> Service:
     return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
 
 
+# Where a service's module was before it moved: a revision before the move
+# has the service there.
+FORMERLY = {"transactions.transaction_updates": "transactions.transaction_events"}
+
+
 def service_at(revision: str, write: str) -> Service:
     """``write``'s service as ``revision`` has it: its module's source at that
     revision, run as a module of its own beside this checkout's."""
     module, function = SERVICES[write]
-    path = f"ov2xmp-django/{module.replace('.', '/')}.py"
-    source = subprocess.run(
-        ["git", "show", f"{revision}:{path}"],
-        cwd=Path(__file__).resolve().parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    for candidate in (module, FORMERLY.get(module)):
+        if candidate is None:
+            continue
+        path = f"ov2xmp-django/{candidate.replace('.', '/')}.py"
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:{path}"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+        )
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"{revision} has no module for {write}: {shown.stderr.strip()}")
+    source = shown.stdout
     name = f"{module}_at_{revision}"
     loaded = types.ModuleType(name)
     sys.modules[name] = loaded  # dataclasses look their module up

@@ -83,7 +83,8 @@ def batchable(event: TransactionEventData) -> bool:
 
 def _plain_for(session: Transaction, event: TransactionEventData) -> bool:
     """What the session says: it runs, knows its EVSE and connector, started
-    no later than the event, and neither pauses nor resumes with it."""
+    no later than the event, and neither pauses nor resumes with it. The
+    statement (``_updates_statement``, ``is_plain``) says the same in SQL."""
     return (
         session.status == TransactionStatus.ACTIVE
         and (not event.evse_id or bool(session.evse_id))
