@@ -17,12 +17,14 @@ from core.db import (
     first_key,
     first_row,
     insert_rows,
+    objects_from_rows,
     rows_as_json,
     rows_from_json,
     rows_where_any,
     update_each,
     update_keyed,
     values_where_any,
+    whole_row_columns,
 )
 from ocpp_messages.models import OcppMessage
 from transactions.models import ENERGY_REGISTER, MeterValue, Transaction
@@ -299,3 +301,25 @@ def test_a_locked_first_row_holds_others_until_the_commit() -> None:
         order.append("first commits")
     thread.join(timeout=10)
     assert order == ["first commits", "second locked"]
+
+
+def test_whole_rows_read_in_sql_are_the_objects_the_orm_reads() -> None:
+    database = connections["default"]
+    session = TransactionFactory(meter_last_wh=Decimal("12.5"), meter_last_at=T0)
+    logged = OcppMessage.objects.create(
+        charge_point_id="CP-1", direction="received", payload={"a": [1, "b"]}, timestamp=T0
+    )
+    for model, row in ((Transaction, session), (OcppMessage, logged)):
+        table = database.ops.quote_name(model._meta.db_table)
+        with database.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {whole_row_columns(model, database, of='r')} FROM {table} r"
+                " WHERE r.id = %s",
+                [row.pk],
+            )
+            (made,) = objects_from_rows(model, database, cursor.fetchall())
+        expected = model.objects.get(pk=row.pk)
+        for field in model._meta.concrete_fields:
+            assert getattr(made, field.attname) == getattr(expected, field.attname), field.name
+        assert not made._state.adding
+        assert made._state.db == database.alias
