@@ -221,11 +221,16 @@ class _Writer(Generic[Item, Result]):
 
 def others_wait_for_connections() -> bool:
     """Whether another thread waits for a connection from a pool this thread
-    holds one of (its connections are pooled: PostgreSQL)."""
-    for connection in connections.all(initialized_only=True):
-        pool = getattr(connection, "pool", None)
-        if pool is not None and pool.get_stats().get("requests_waiting", 0):
-            return True
+    holds one of (its connections are pooled: PostgreSQL). True if that
+    cannot be told: a writer thread must not end on it."""
+    try:
+        for connection in connections.all(initialized_only=True):
+            pool = getattr(connection, "pool", None)
+            if pool is not None and pool.get_stats().get("requests_waiting", 0):
+                return True
+    except Exception:
+        logger.exception("the database pool's state could not be read")
+        return True
     return False
 
 

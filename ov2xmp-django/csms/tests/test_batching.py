@@ -255,3 +255,12 @@ def test_a_thread_waiting_for_the_pool_is_seen():
             pool.putconn(connection)
         waiting.join()
     assert not others_wait_for_connections()
+
+
+def test_a_pool_that_cannot_be_read_gets_the_connection_back(monkeypatch, caplog):
+    def unreadable() -> object:
+        raise RuntimeError("no pool")
+
+    monkeypatch.setattr(batching.connections, "all", lambda **_: unreadable())
+    assert others_wait_for_connections()
+    assert "the database pool's state could not be read" in caplog.text
