@@ -8,26 +8,28 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from commands.models import Command, CommandStatus
-from commands.services import finished_group
+from commands.services import outcome_group
 
 # Re-read the command this often even without an announcement (one lost while
 # Redis restarted, say): the database, not the announcement, is the truth.
 RECHECK_SECONDS = 1.0
+WITH_CREATOR = Command.objects.select_related("created_by")
 
 
 def await_outcome(command: Command, wait: float) -> Command:
-    """The command once it has ended, or as it stands after ``wait`` seconds.
-    Woken by the announcement ``command_finish`` makes after its commit, over
-    the channel layer, so the outcome may come from any csms process."""
+    """The command once it has ended (or is held), or as it stands after
+    ``wait`` seconds. Woken by the announcement ``command_finish`` (or
+    ``command_route``, holding it) makes after its commit, over the channel
+    layer, so the outcome may come from any csms process."""
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)("command-wait.")
-    group = finished_group(command.id)
+    group = outcome_group(command.id)
     # Listening before reading: an end announced in between is not missed.
-    async_to_sync(layer.group_add)(group, channel)
+    channel = async_to_sync(_listen)(layer, group)
     try:
         deadline = time.monotonic() + wait
         while True:
-            command.refresh_from_db()
+            # With its creator, whom the API's answer names.
+            command.refresh_from_db(from_queryset=WITH_CREATOR)
             remaining = deadline - time.monotonic()
             # A held command waits for a reconnect: no use keeping the caller.
             if command.status not in (CommandStatus.QUEUED, CommandStatus.SENT) or remaining <= 0:
@@ -40,6 +42,13 @@ def await_outcome(command: Command, wait: float) -> Command:
             async_to_sync(_receive)(layer, channel, min(remaining, RECHECK_SECONDS))
     finally:
         async_to_sync(layer.group_discard)(group, channel)
+
+
+async def _listen(layer: Any, group: str) -> str:
+    """A channel of its own, in the group: one hop to the event loop, not two."""
+    channel: str = await layer.new_channel("command-wait.")
+    await layer.group_add(group, channel)
+    return channel
 
 
 async def _receive(layer: Any, channel: str, seconds: float) -> None:

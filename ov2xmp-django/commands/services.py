@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 # The channel-layer message a csms process acts on.
 EXECUTE_MESSAGE = "command.execute"
-FINISHED_MESSAGE = "command.finished"
+OUTCOME_MESSAGE = "command.finished"
 # A command passed on more often than this between csms processes (their
 # records of who holds the charger keep changing) is given up as not connected.
 MAX_HOPS = 3
@@ -113,9 +113,11 @@ def command_route(*, command_id: uuid.UUID, not_via: str = "", hops: int = 0) ->
             at=now,
             only_if_unsent=True,
         )
-    Command.objects.filter(id=command.id, status=CommandStatus.QUEUED).update(
+    if Command.objects.filter(id=command.id, status=CommandStatus.QUEUED).update(
         status=CommandStatus.HELD
-    )
+    ):
+        # A caller waiting for the outcome stops waiting at Held.
+        transaction.on_commit(lambda: _announce_outcome(command.id, CommandStatus.HELD))
     # The charger may have connected meanwhile, after its csms process looked
     # for held commands: look once more, so that none is left behind.
     channel = ChargePoint.objects.values_list("csms_channel", flat=True).get(
@@ -147,22 +149,22 @@ def _send_to_csms(command: Command, channel: str, hops: int) -> Command:
     return command
 
 
-def finished_group(command_id: uuid.UUID) -> str:
-    """The channel-layer group told when a command has ended (see
+def outcome_group(command_id: uuid.UUID) -> str:
+    """The channel-layer group told when a command has ended or is held (see
     ``selectors.await_outcome``)."""
     return f"command-finished.{command_id}"
 
 
-def _announce_finished(command: Command) -> None:
+def _announce_outcome(command_id: uuid.UUID, status: str) -> None:
     """Wake whoever waits for this command's outcome, in any process. Only a
     wake-up: the outcome itself is read from the database, and a lost
     announcement costs the waiter a little time, nothing else."""
     try:
         async_to_sync(get_channel_layer().group_send)(
-            finished_group(command.id), {"type": FINISHED_MESSAGE, "status": command.status}
+            outcome_group(command_id), {"type": OUTCOME_MESSAGE, "status": status}
         )
     except Exception:
-        logger.warning("command %s: announcing its end failed", command.id, exc_info=True)
+        logger.warning("command %s: announcing it %s failed", command_id, status, exc_info=True)
 
 
 def command_claim(*, command_id: uuid.UUID, at: datetime) -> Command | None:
@@ -220,7 +222,7 @@ def command_finish(
             # A charger's password stays on record only until it is sent.
             command.request = redacted
             command.save(update_fields=["request"])
-        transaction.on_commit(lambda: _announce_finished(command))
+        transaction.on_commit(lambda: _announce_outcome(command.id, status))
         _publish(command, "command.finished", at=at)
     logger.info(
         "%s: %s %s %s%s",

@@ -102,7 +102,8 @@ class ReservationViewSet(
         ``cancel_command``."""
         require_permission(request.user, SEND_SESSIONS, "Cancelling a reservation")
         reservation = self.get_object()
-        WaitSerializer(data=request.data).is_valid(raise_exception=True)
+        wait = WaitSerializer(data=request.data)
+        wait.is_valid(raise_exception=True)
         if reservation.status not in ACTIVE_STATUSES:
             raise Conflict(
                 f"The reservation is {reservation.status}: only accepted ones can be cancelled."
@@ -111,8 +112,6 @@ class ReservationViewSet(
             reservation=reservation, created_by=request.user, at=utc_now()
         )
         enqueue(command)
-        wait = WaitSerializer(data=request.data)
-        wait.is_valid(raise_exception=True)
         command = await_outcome(command, wait.validated_data["wait"])
         reservation = self.get_queryset().get(pk=reservation.pk)
         body = ReservationSerializer(reservation, context=self.get_serializer_context()).data
