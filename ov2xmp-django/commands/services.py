@@ -24,7 +24,7 @@ from chargepoints.security import request_redacted
 from commands.catalog import CommandSpec
 from commands.models import UNSENT_STATUSES, Command, CommandStatus
 from commands.results import apply_failure, apply_result
-from core.db import first_key
+from core.db import first_key, update_one_returning
 from core.time import utc_now
 from updates.events import command_event
 from updates.services import events_publish
@@ -170,12 +170,14 @@ def _announce_outcome(command_id: uuid.UUID, status: str) -> None:
 def command_claim(*, command_id: uuid.UUID, at: datetime) -> Command | None:
     """Take an unsent command for sending now; None when it is no longer
     unsent (claimed by another path, cancelled or expired)."""
-    claimed = Command.objects.filter(id=command_id, status__in=UNSENT_STATUSES).update(
-        status=CommandStatus.SENT, sent_at=at
+    command = update_one_returning(
+        Command,
+        command_id,
+        where_in={"status": UNSENT_STATUSES},
+        values={"status": CommandStatus.SENT, "sent_at": at},
     )
-    if not claimed:
+    if command is None:
         return None
-    command = Command.objects.get(id=command_id)
     _publish(command, "command.sent", at=at)
     return command
 
@@ -194,25 +196,27 @@ def command_finish(
     domain (configuration values, local list version, …). With
     ``only_if_unsent`` a command that has been sent meanwhile is left alone."""
     with transaction.atomic():
-        command = Command.objects.select_for_update().get(id=command_id)
-        if command.status not in (
-            UNSENT_STATUSES if only_if_unsent else (*UNSENT_STATUSES, CommandStatus.SENT)
-        ):
-            return command
-        command.status = status
-        command.response = response
-        command.error_code = error_code
-        command.error_description = error_description
-        command.finished_at = at
-        command.save(
-            update_fields=[
-                "status",
-                "response",
-                "error_code",
-                "error_description",
-                "finished_at",
-            ]
+        # Ended only if it is still pending, as one statement: the update
+        # locks the row, and a concurrent end waits for this one's commit.
+        ended = update_one_returning(
+            Command,
+            command_id,
+            where_in={
+                "status": UNSENT_STATUSES
+                if only_if_unsent
+                else (*UNSENT_STATUSES, CommandStatus.SENT)
+            },
+            values={
+                "status": status,
+                "response": response,
+                "error_code": error_code,
+                "error_description": error_description,
+                "finished_at": at,
+            },
         )
+        if ended is None:  # ended already, or sent meanwhile: as it stands
+            return Command.objects.get(id=command_id)
+        command = ended
         if status == CommandStatus.ANSWERED:
             apply_result(command)
         else:

@@ -269,6 +269,40 @@ def _objects(model: type[M], connection: Any, sql: str, params: list[Any]) -> li
         return objects_from_rows(model, connection, cursor.fetchall())
 
 
+def update_one_returning(
+    model: type[M], key: Any, *, where_in: dict[str, Collection[Any]], values: dict[str, Any]
+) -> M | None:
+    """Set ``values`` (fields by attname) on the row of ``model`` whose
+    primary key is ``key``, if each field of ``where_in`` holds one of its
+    values; the row as it then is, or None if it did not match (or does not
+    exist). One statement (``UPDATE … RETURNING``, PostgreSQL and SQLite ≥
+    3.35) where the ORM takes two: a conditional update, then a read."""
+    meta = model._meta
+    assert meta.pk is not None
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    assigned: list[Any] = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in assigned)
+    params = [
+        field.get_db_prep_save(values[name], connection)
+        for name, field in zip(values, assigned, strict=True)
+    ]
+    conditions = [f"{quote(str(meta.pk.column))} = %s"]
+    params.append(meta.pk.get_db_prep_value(key, connection))
+    for name, allowed in where_in.items():
+        field: Any = meta.get_field(name)
+        conditions.append(f"{quote(str(field.column))} IN ({', '.join(['%s'] * len(allowed))})")
+        params.extend(field.get_db_prep_value(value, connection) for value in allowed)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {' AND '.join(conditions)} "
+            f"RETURNING {whole_row_columns(model, connection)}",
+            params,
+        )
+        rows = cursor.fetchall()
+    return objects_from_rows(model, connection, rows)[0] if rows else None
+
+
 def _matching(
     model: type[Model],
     connection: Any,

@@ -1,5 +1,6 @@
 import json
 import threading
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from core.db import (
     rows_where_any,
     update_each,
     update_keyed,
+    update_one_returning,
     values_where_any,
     whole_row_columns,
 )
@@ -323,3 +325,53 @@ def test_whole_rows_read_in_sql_are_the_objects_the_orm_reads() -> None:
             assert getattr(made, field.attname) == getattr(expected, field.attname), field.name
         assert not made._state.adding
         assert made._state.db == database.alias
+
+
+def _command(status: str) -> Command:
+    return Command.objects.create(
+        charge_point=ChargePointFactory(),
+        ocpp_version="1.6",
+        action="Reset",
+        request={"type": "Soft"},
+        status=status,
+    )
+
+
+def test_a_row_updated_in_one_statement_comes_back_as_the_orm_reads_it(
+    django_assert_num_queries,
+) -> None:
+    command = _command("Held")
+    other = _command("Queued")
+    with django_assert_num_queries(1):
+        updated = update_one_returning(
+            Command,
+            command.pk,
+            where_in={"status": ["Queued", "Held"]},
+            values={"status": "Sent", "sent_at": T0, "response": {"status": "Accepted"}},
+        )
+    assert updated is not None
+    expected = Command.objects.get(pk=command.pk)
+    assert expected.status == "Sent"
+    assert expected.sent_at == T0
+    assert expected.response == {"status": "Accepted"}
+    for field in Command._meta.concrete_fields:
+        assert getattr(updated, field.attname) == getattr(expected, field.attname), field.name
+    assert not updated._state.adding
+    assert Command.objects.get(pk=other.pk).status == "Queued"  # by its key alone
+
+
+def test_a_row_that_does_not_match_is_left_as_it_is() -> None:
+    command = _command("Answered")
+    assert (
+        update_one_returning(
+            Command, command.pk, where_in={"status": ["Queued", "Held"]}, values={"status": "Sent"}
+        )
+        is None
+    )
+    assert Command.objects.get(pk=command.pk).status == "Answered"
+    assert (
+        update_one_returning(
+            Command, uuid.uuid4(), where_in={"status": ["Answered"]}, values={"status": "Sent"}
+        )
+        is None
+    )
