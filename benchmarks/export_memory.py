@@ -34,6 +34,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from servers import setup_django
@@ -189,7 +190,7 @@ async def asgi_get(path: str, token: str, query: str = "") -> tuple[int, int, in
     }
     sent = False
     finished = asyncio.Event()
-    result = {"status": 0, "bytes": 0, "messages": 0, "first": 0.0}
+    result: dict[str, Any] = {"status": 0, "bytes": 0, "messages": 0, "first": 0.0}
     started = time.perf_counter()
 
     async def receive() -> dict:
@@ -227,7 +228,7 @@ def child(arguments: argparse.Namespace) -> None:
         # into a list before sending anything (for comparison only).
         import core.api.exports
 
-        core.api.exports.AsyncChunks = lambda chunks: chunks  # type: ignore[assignment,misc]
+        core.api.exports.AsyncChunks = lambda chunks: chunks  # type: ignore[assignment,misc,return-value]
     path = f"/api/exports/{arguments.export}.{arguments.format}"
     # Warm up with an empty export: what the first request imports and
     # builds once (URLs, DRF, openpyxl) is not the export's memory.

@@ -29,6 +29,7 @@ class Charger201(Charger):
         "stop": "TransactionEvent(Ended)",
         "meter values": "TransactionEvent(Updated)",
     }
+    transaction: int | str | None  # as Charger has it: a 2.0.1 id is a str
 
     def __init__(self, url: str, charger_id: str) -> None:
         super().__init__(url, charger_id)
@@ -74,7 +75,8 @@ class Charger201(Charger):
 
     def transaction_started(self) -> dict[str, Any]:
         """A new transaction, with an id of the charger's choosing."""
-        self.transaction, self.seq_no = str(uuid.uuid4()), 0
+        self.transaction = str(uuid.uuid4())
+        self.seq_no = 0
         return self.transaction_event(
             "Started",
             "Authorized",
