@@ -198,10 +198,16 @@ def scenario_throughput(arguments: argparse.Namespace) -> None:
 
 
 def scenario_connections(arguments: argparse.Namespace) -> None:
-    count = arguments.connections
-    print(f"\n## connections: {count} chargers connect, boot and stay")
-    print("| server | connected | RSS before MiB | RSS with all MiB | KiB per connection |")
-    print("| --- | --- | --- | --- | --- |")
+    count, period = arguments.connections, arguments.connections_period
+    print(
+        f"\n## connections: {count} chargers connect, boot and stay, each sending a message "
+        f"every {period:g} s"
+    )
+    print(
+        "| server | connected | RSS before MiB | RSS with all MiB | KiB per connection "
+        "| messages answered while held | errors | reply p99 ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for start in (start_baseline, lambda: start_ours(arguments.postgres_url)):
         server = start()
         measured: dict[str, int] = {}
@@ -218,10 +224,13 @@ def scenario_connections(arguments: argparse.Namespace) -> None:
                 Plan(
                     url=server.url,
                     start_at=start_at,
-                    duration=1.0,
-                    period=0.5,
+                    # Heartbeat and StatusNotification, in turn, while held:
+                    # memory is read with the connections in use.
+                    duration=arguments.hold,
+                    period=period,
+                    after_all_booted=True,
                     # Released when measured; this is only a bound.
-                    hold_until=start_at + 1.0 + arguments.hold + 300,
+                    hold_until=start_at + arguments.hold + 300,
                 ),
                 chargers=count,
                 processes=arguments.processes,
@@ -231,8 +240,10 @@ def scenario_connections(arguments: argparse.Namespace) -> None:
             server.stop()
         per = (measured["after"] - measured["before"]) / count
         print(
-            f"| {server.name} | {count - result.errors} | {measured['before'] / 1024:.0f} | "
-            f"{measured['after'] / 1024:.0f} | {per:.1f} |"
+            f"| {server.name} | {count - result.chargers_failed} | "
+            f"{measured['before'] / 1024:.0f} | {measured['after'] / 1024:.0f} | {per:.1f} | "
+            f"{result.messages:,} | {result.errors - result.chargers_failed} | "
+            f"{result.percentile(0.99):.1f} |"
         )
 
 
@@ -510,6 +521,12 @@ def main() -> None:
         "--hold", type=float, default=10.0, help="connections: seconds all stay connected"
     )
     parser.add_argument(
+        "--connections-period",
+        type=float,
+        default=5.0,
+        help="connections: seconds between one charger's messages while held",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
             "OV2XMP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ov2xmp"
@@ -534,7 +551,7 @@ def main() -> None:
         arguments.storm_chargers, arguments.storm_settle, arguments.storm_commands = 10, 3.0, 3
         arguments.commands, arguments.warmup, arguments.processes = 10, 3.0, 1
         arguments.feed_rate, arguments.feed_clients = 50.0, 2
-        arguments.hold = 2.0
+        arguments.hold, arguments.connections_period = 2.0, 0.5
     arguments.postgres_url = postgres_or_none(arguments.postgres_url)
     database = "PostgreSQL" if arguments.postgres_url else "SQLite"
     stamp = time.strftime("%Y-%m-%d %H:%M")

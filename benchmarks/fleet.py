@@ -155,6 +155,9 @@ class Plan:
     # drop every connection, reconnect at once, resume transactions, stay
     # until hold_until, then stop every transaction.
     storm: bool = False
+    # Sending starts at start_at or, if later, once every charger of the fleet
+    # is booted: a message is then never queued behind other chargers' boots.
+    after_all_booted: bool = False
     fleet_size: int = 0  # all chargers, in all processes (set by run_fleet)
     ocpp_version: str = "1.6"  # one of OCPP_VERSIONS
 
@@ -183,7 +186,7 @@ async def _one(
     wave: asyncio.Semaphore,
     released: asyncio.Event,
     booted: Any,
-    dropping: Dropping,
+    all_booted: AllBooted,
 ) -> dict:
     outcome: dict[str, Any] = {"latencies": [], "actions": [], "errors": 0}
     async with wave:
@@ -197,13 +200,17 @@ async def _one(
         with booted.get_lock():
             booted.value += 1
         if plan.storm:
-            outcome |= await _storm(charger, released, dropping)
+            outcome |= await _storm(charger, released, all_booted)
             return outcome
-        await asyncio.sleep(max(0.0, plan.start_at - time.time()))
-        deadline = plan.start_at + plan.duration
+        start_at = plan.start_at
+        if plan.after_all_booted:
+            await all_booted.now.wait()
+            start_at = max(start_at, all_booted.at)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        deadline = start_at + plan.duration
         # Paced: sends fall on a fixed schedule (from a random phase), so the
         # offered load does not drop when replies slow down.
-        due = plan.start_at + random.uniform(0, plan.period)
+        due = start_at + random.uniform(0, plan.period)
         while time.time() < deadline:
             if plan.period:
                 await asyncio.sleep(max(0.0, due - time.time()))
@@ -224,15 +231,15 @@ async def _one(
 
 
 @dataclass
-class Dropping:
+class AllBooted:
     """Set when every charger of the fleet is connected (and charging, if it
-    is to): then all drop at once."""
+    is to): in a storm, all then drop at once."""
 
     now: asyncio.Event
     at: float = 0.0
 
 
-async def _storm(charger: Charger, released: asyncio.Event, dropping: Dropping) -> dict[str, Any]:
+async def _storm(charger: Charger, released: asyncio.Event, dropping: AllBooted) -> dict[str, Any]:
     """Drop with all the others, then reconnect, boot and resume the
     transaction; report how long after the drop that was done."""
     await dropping.now.wait()
@@ -267,30 +274,37 @@ async def _fleet(
         await asyncio.to_thread(done.wait, max(0.0, plan.hold_until - time.time()))
         released.set()
 
-    dropping = Dropping(asyncio.Event())
+    all_booted = AllBooted(asyncio.Event())
 
-    async def drop_when_all_are_ready() -> None:
-        while booted.value < plan.fleet_size:  # noqa: ASYNC110 (a counter across processes)
+    async def announce_all_booted() -> None:
+        # Bounded as the parent's wait for them is: a charger that could not
+        # boot (counted as failed) holds up the others no longer than that.
+        give_up = max(time.time(), plan.start_at) + 120
+        while booted.value < plan.fleet_size and time.time() < give_up:  # noqa: ASYNC110 (a counter across processes)
             await asyncio.sleep(0.05)
-        dropping.at = time.time()
-        dropping.now.set()
+        all_booted.at = time.time()
+        all_booted.now.set()
 
     watching = asyncio.create_task(watch())
     charger_type = charger_class(plan.ocpp_version)
-    if plan.storm:
-        waiting_to_drop = asyncio.create_task(drop_when_all_are_ready())
+    waiting_for_boots = asyncio.create_task(announce_all_booted())
     outcomes = await asyncio.gather(
         *(
             _one(
-                plan, charger_type(plan.url, cid), cid in charging, wave, released, booted, dropping
+                plan,
+                charger_type(plan.url, cid),
+                cid in charging,
+                wave,
+                released,
+                booted,
+                all_booted,
             )
             for cid in ids
         ),
         return_exceptions=True,
     )
     watching.cancel()
-    if plan.storm:
-        waiting_to_drop.cancel()
+    waiting_for_boots.cancel()
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     done = [o for o in outcomes if not isinstance(o, BaseException)]
     results.put(
@@ -301,6 +315,7 @@ async def _fleet(
             "settled": [o["settled"] for o in done if "settled" in o],
             "attempts": [o["attempts"] for o in done if "attempts" in o],
             "failed": [repr(f) for f in failed[:3]],
+            "chargers_failed": len(failed),
         }
     )
 
@@ -321,6 +336,9 @@ class LoadResult:
     attempts: list[int]
     # The action of each reply in ``latencies``, in the same order.
     actions: list[str] = dataclasses.field(default_factory=list)
+    # Chargers that never got through (connect, boot, or their messages
+    # ended by an exception); ``errors`` counts them too.
+    chargers_failed: int = 0
     # CPU seconds over the measured window, when measured.
     server_cpu: float = 0.0
     database_cpu: float = 0.0
@@ -408,4 +426,5 @@ def run_fleet(
         actions=[value for part in parts for value in part["actions"]],
         settled=[value for part in parts for value in part["settled"]],
         attempts=[value for part in parts for value in part["attempts"]],
+        chargers_failed=sum(part["chargers_failed"] for part in parts),
     )

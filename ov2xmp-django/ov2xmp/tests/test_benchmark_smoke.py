@@ -78,6 +78,10 @@ def test_every_scenario_runs_and_prints_its_figures():
         ("baseline", "20"),
         ("ov2xmp", "20"),
     ], output
+    # Messages flowed while the memory was read, and every one was answered.
+    for row in connections:
+        assert int(row[5].replace(",", "")) > 0, output
+        assert row[6] == "0", output
 
     (storm,) = table_rows(sections["storm"])
     baseline, ours = storm
