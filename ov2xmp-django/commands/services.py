@@ -198,7 +198,7 @@ def command_finish(
     with transaction.atomic():
         # Ended only if it is still pending, as one statement: the update
         # locks the row, and a concurrent end waits for this one's commit.
-        ended = update_one_returning(
+        command = update_one_returning(
             Command,
             command_id,
             where_in={
@@ -214,9 +214,8 @@ def command_finish(
                 "finished_at": at,
             },
         )
-        if ended is None:  # ended already, or sent meanwhile: as it stands
+        if command is None:  # ended already, or sent meanwhile: as it stands
             return Command.objects.get(id=command_id)
-        command = ended
         if status == CommandStatus.ANSWERED:
             apply_result(command)
         else:

@@ -78,9 +78,10 @@ def test_every_scenario_runs_and_prints_its_figures():
         ("baseline", "20"),
         ("ov2xmp", "20"),
     ], output
-    # Messages flowed while the memory was read, and every one was answered.
+    # Messages flowed for the whole hold (20 chargers, one every 0.5 s for
+    # 2 s: 80 planned; sending only at the start gave 40), all answered.
     for row in connections:
-        assert int(row[5].replace(",", "")) > 0, output
+        assert int(row[5].replace(",", "")) >= 60, output
         assert row[6] == "0", output
 
     (storm,) = table_rows(sections["storm"])
